@@ -1,0 +1,41 @@
+"""flask-perfkit: pooling, query profiling, tiered caching, pagination and health checks."""
+
+from __future__ import annotations
+
+from . import signals
+from .checks import CheckResult
+from .checks import HealthCheck
+from .checks import Status
+from .config import ConfigKey
+from .config import PerfKitConfig
+from .config import ShowDetails
+from .errors import APIError
+from .errors import ConfigError
+from .errors import DatabaseUnavailable
+from .errors import InvalidParameter
+from .errors import NotInitializedError
+from .errors import PerfKitError
+from .extension import PerfKit
+from .health import require_admin
+from .pool import PoolStatus
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIError",
+    "CheckResult",
+    "ConfigError",
+    "ConfigKey",
+    "DatabaseUnavailable",
+    "HealthCheck",
+    "InvalidParameter",
+    "NotInitializedError",
+    "PerfKit",
+    "PerfKitConfig",
+    "PerfKitError",
+    "PoolStatus",
+    "ShowDetails",
+    "Status",
+    "require_admin",
+    "signals",
+]

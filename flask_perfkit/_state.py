@@ -1,0 +1,109 @@
+"""The per-app state of a :class:`.PerfKit` instance, and how to find it."""
+
+from __future__ import annotations
+
+import datetime
+import threading
+import time
+import typing as t
+import weakref
+
+import sqlalchemy as sa
+from flask import Flask
+from flask import current_app
+
+from . import database
+from .checks import CheckRunner
+from .checks import HealthCheck
+from .config import PerfKitConfig
+from .errors import NotInitializedError
+from .pool import EngineMonitor
+
+if t.TYPE_CHECKING:
+    from .extension import PerfKit
+
+
+class PerfKitState:
+    """Everything one :class:`.PerfKit` instance keeps for one app.
+
+    :param config: The app's resolved configuration.
+    :param app: The app, used only to push its context in check threads; held weakly.
+    """
+
+    def __init__(self, config: PerfKitConfig, app: Flask) -> None:
+        self.config = config
+        self.started = time.time()
+        #: Engine monitors by bind name.
+        self.monitors: dict[str, EngineMonitor] = {}
+        #: Checks registered by the app, by name.
+        self.extra_checks: dict[str, HealthCheck] = {}
+        self._builtin_checks: dict[str, tuple[HealthCheck, HealthCheck]] = {}
+        self._lock = threading.Lock()
+        self._checkout_timeouts = 0
+        app_ref = weakref.ref(app)
+
+        def app_context() -> t.ContextManager[t.Any]:
+            target = app_ref()
+            if target is None:
+                raise NotInitializedError("The app of this PerfKit state no longer exists.")
+            return target.app_context()
+
+        self.runner = CheckRunner(config.health_check_ttl, app_context)
+
+    def add_monitor(self, name: str, engine: sa.Engine) -> EngineMonitor:
+        """Start watching ``engine`` as bind ``name``, replacing any earlier engine of that name."""
+        with self._lock:
+            old = self.monitors.get(name)
+            if old is not None:
+                old.remove()
+            monitor = EngineMonitor(name, engine)
+            database.attach_probe_listener(engine)
+            self.monitors[name] = monitor
+            self._builtin_checks[name] = (
+                database.connectivity_check(monitor, self.config.health_timeout),
+                database.pool_check(monitor),
+            )
+        return monitor
+
+    def database_checks(self) -> list[HealthCheck]:
+        """The connectivity and pool checks of every engine."""
+        with self._lock:
+            return [check for pair in self._builtin_checks.values() for check in pair]
+
+    def all_checks(self) -> list[HealthCheck]:
+        """Every check: the databases' first, then the app's."""
+        return [*self.database_checks(), *self.extra_checks.values()]
+
+    def count_checkout_timeout(self) -> None:
+        """Count a request that waited out the pool timeout."""
+        with self._lock:
+            self._checkout_timeouts += 1
+
+    @property
+    def checkout_timeouts(self) -> int:
+        """Requests that waited out the pool timeout since start or the last reset."""
+        return self._checkout_timeouts
+
+    @property
+    def since(self) -> str:
+        """When these statistics started, as an ISO 8601 UTC time."""
+        return datetime.datetime.fromtimestamp(self.started, datetime.UTC).isoformat(
+            timespec="seconds"
+        )
+
+
+def get_state(app: Flask | None = None) -> PerfKitState:
+    """The :class:`PerfKitState` of ``app``, or of the current app.
+
+    :raises NotInitializedError: The app has no :class:`.PerfKit` registered.
+    """
+    if app is None:
+        app = t.cast(Flask, current_app._get_current_object())  # type: ignore[attr-defined]
+    ext: PerfKit | None = app.extensions.get("perfkit")
+    state = None if ext is None else ext._states.get(app)
+    if state is None:
+        raise NotInitializedError(
+            "The current Flask app is not registered with a 'PerfKit' instance. Did you forget"
+            " to call 'init_app'?"
+        )
+    return state

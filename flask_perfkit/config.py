@@ -1,0 +1,183 @@
+"""The ``PERFKIT_*`` configuration keys, their defaults and their validation."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+import typing as t
+from collections.abc import Mapping
+
+from .errors import ConfigError
+
+
+class ConfigKey:
+    """The name of every configuration key, spelled once."""
+
+    ENABLED = "PERFKIT_ENABLED"
+    POOL_SIZE = "PERFKIT_POOL_SIZE"
+    POOL_MAX_OVERFLOW = "PERFKIT_POOL_MAX_OVERFLOW"
+    POOL_RECYCLE = "PERFKIT_POOL_RECYCLE"
+    POOL_PRE_PING = "PERFKIT_POOL_PRE_PING"
+    POOL_TIMEOUT = "PERFKIT_POOL_TIMEOUT"
+    POOL_OPTIONS = "PERFKIT_POOL_OPTIONS"
+    HEALTH_URL_PREFIX = "PERFKIT_HEALTH_URL_PREFIX"
+    HEALTH_TIMEOUT = "PERFKIT_HEALTH_TIMEOUT"
+    HEALTH_CHECK_TTL = "PERFKIT_HEALTH_CHECK_TTL"
+    HEALTH_SHOW_DETAILS = "PERFKIT_HEALTH_SHOW_DETAILS"
+    ADMIN_TOKEN = "PERFKIT_ADMIN_TOKEN"
+
+
+class ShowDetails(enum.StrEnum):
+    """Who sees the details of health responses (``PERFKIT_HEALTH_SHOW_DETAILS``)."""
+
+    ALWAYS = "always"
+    WHEN_AUTHORIZED = "when_authorized"
+    NEVER = "never"
+
+
+#: Every key and its default, applied with ``app.config.setdefault``.
+DEFAULTS: Mapping[str, t.Any] = {
+    ConfigKey.ENABLED: True,
+    ConfigKey.POOL_SIZE: 20,
+    ConfigKey.POOL_MAX_OVERFLOW: 40,
+    ConfigKey.POOL_RECYCLE: 3600,
+    ConfigKey.POOL_PRE_PING: True,
+    ConfigKey.POOL_TIMEOUT: 30,
+    ConfigKey.POOL_OPTIONS: {},
+    ConfigKey.HEALTH_URL_PREFIX: "/health",
+    ConfigKey.HEALTH_TIMEOUT: 0.8,
+    ConfigKey.HEALTH_CHECK_TTL: 1.0,
+    ConfigKey.HEALTH_SHOW_DETAILS: ShowDetails.WHEN_AUTHORIZED.value,
+    ConfigKey.ADMIN_TOKEN: None,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class PerfKitConfig:
+    """The validated configuration of one app, resolved once in :meth:`.PerfKit.init_app`.
+
+    Durations are float seconds here, whatever unit their key uses.
+    """
+
+    enabled: bool
+    pool_size: int
+    pool_max_overflow: int
+    pool_recycle: int
+    pool_pre_ping: bool
+    pool_timeout: float
+    pool_options: Mapping[str, t.Any]
+    health_url_prefix: str | None
+    health_timeout: float
+    health_check_ttl: float
+    health_show_details: ShowDetails
+    admin_token: str | None
+
+    def engine_options(self) -> dict[str, t.Any]:
+        """The ``create_engine`` keyword arguments PerfKit wants for every engine.
+
+        The named pool keys come first and ``PERFKIT_POOL_OPTIONS`` is laid over them.
+        """
+        return {
+            "pool_size": self.pool_size,
+            "max_overflow": self.pool_max_overflow,
+            "pool_recycle": self.pool_recycle,
+            "pool_pre_ping": self.pool_pre_ping,
+            "pool_timeout": self.pool_timeout,
+            **self.pool_options,
+        }
+
+
+def apply_defaults(config: t.MutableMapping[str, t.Any]) -> None:
+    """Write every missing key's default into ``config``, so effective values are visible."""
+    for key, value in DEFAULTS.items():
+        config.setdefault(key, dict(value) if isinstance(value, dict) else value)
+
+
+def _int(config: Mapping[str, t.Any], key: str, minimum: int, what: str) -> int:
+    value = config[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{key} must be a whole number {what}, got {value!r}.")
+    return value
+
+
+def _seconds(config: Mapping[str, t.Any], key: str, *, allow_zero: bool = False) -> float:
+    value = config[key]
+    ok = (
+        not isinstance(value, bool)
+        and isinstance(value, int | float)
+        and math.isfinite(value)
+        and (value > 0 or (allow_zero and value == 0))
+    )
+    if not ok:
+        need = "0 or more" if allow_zero else "more than 0"
+        raise ConfigError(f"{key} must be a number of seconds, {need}, got {value!r}.")
+    return float(value)
+
+
+def _bool(config: Mapping[str, t.Any], key: str) -> bool:
+    value = config[key]
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key} must be True or False, got {value!r}.")
+    return value
+
+
+def resolve(config: Mapping[str, t.Any]) -> PerfKitConfig:
+    """Validate the ``PERFKIT_*`` keys of ``config`` and freeze them.
+
+    :param config: The app's config, with defaults already applied.
+    :raises ConfigError: A value is of the wrong type or out of range. The message names the
+        key, shows the value and says what is allowed.
+    """
+    pool_options = config[ConfigKey.POOL_OPTIONS]
+    if not isinstance(pool_options, Mapping) or not all(isinstance(k, str) for k in pool_options):
+        raise ConfigError(
+            f"{ConfigKey.POOL_OPTIONS} must be a dict of create_engine() keyword arguments,"
+            f" got {pool_options!r}."
+        )
+
+    prefix = config[ConfigKey.HEALTH_URL_PREFIX]
+    if prefix is not None and (not isinstance(prefix, str) or not prefix.startswith("/")):
+        raise ConfigError(
+            f"{ConfigKey.HEALTH_URL_PREFIX} must be a path starting with '/', or None to not"
+            f" mount the health blueprint, got {prefix!r}."
+        )
+
+    show = config[ConfigKey.HEALTH_SHOW_DETAILS]
+    try:
+        show_details = ShowDetails(show)
+    except ValueError:
+        allowed = ", ".join(repr(s.value) for s in ShowDetails)
+        raise ConfigError(
+            f"{ConfigKey.HEALTH_SHOW_DETAILS} must be one of {allowed}, got {show!r}."
+        ) from None
+
+    token = config[ConfigKey.ADMIN_TOKEN]
+    if token is not None and (not isinstance(token, str) or not token.strip()):
+        raise ConfigError(
+            f"{ConfigKey.ADMIN_TOKEN} must be a non-empty string, or None to leave admin"
+            f" endpoints disabled, got {type(token).__name__}."
+        )
+
+    health_timeout = _seconds(config, ConfigKey.HEALTH_TIMEOUT)
+    if health_timeout > 60:
+        raise ConfigError(
+            f"{ConfigKey.HEALTH_TIMEOUT} must be at most 60 seconds, got {health_timeout!r}."
+        )
+
+    return PerfKitConfig(
+        enabled=_bool(config, ConfigKey.ENABLED),
+        pool_size=_int(config, ConfigKey.POOL_SIZE, 0, "of 0 or more (0 means no limit)"),
+        pool_max_overflow=_int(
+            config, ConfigKey.POOL_MAX_OVERFLOW, -1, "of 0 or more (-1 means no limit)"
+        ),
+        pool_recycle=_int(config, ConfigKey.POOL_RECYCLE, -1, "of seconds (-1 means never)"),
+        pool_pre_ping=_bool(config, ConfigKey.POOL_PRE_PING),
+        pool_timeout=_seconds(config, ConfigKey.POOL_TIMEOUT),
+        pool_options=dict(pool_options),
+        health_url_prefix=prefix.rstrip("/") or "/" if prefix is not None else None,
+        health_timeout=health_timeout,
+        health_check_ttl=_seconds(config, ConfigKey.HEALTH_CHECK_TTL, allow_zero=True),
+        health_show_details=show_details,
+        admin_token=token,
+    )

@@ -1,0 +1,250 @@
+"""Database health: a bounded connectivity probe, pool checks and recommendations.
+
+The probe opens a connection of its own with the engine's connection function, outside the
+pool, so it never waits for a pool slot (``pool_timeout``) and never takes one from the app.
+While it connects, a ``do_connect`` listener adds a short driver connect timeout, so a
+database that accepts connections and never answers releases the probe's thread soon after
+the health response has given up on it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import threading
+import time
+import typing as t
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from .checks import CheckResult
+from .checks import HealthCheck
+from .checks import Status
+from .pool import EngineMonitor
+from .pool import PoolStatus
+
+#: Pool utilization at or above which the pool check warns.
+WARN_UTILIZATION = 0.7
+#: Pool utilization at or above which the pool check fails.
+FAIL_UTILIZATION = 0.9
+
+_probe = threading.local()
+
+
+def check_name(bind: str) -> str:
+    """The ``checks`` key of a bind's connectivity check: ``db``, or ``db.<bind>``."""
+    return "db" if bind == "default" else f"db.{bind}"
+
+
+def _connect_timeouts(dialect: sa.Dialect, seconds: int) -> dict[str, t.Any]:
+    # Connect-phase timeouts only: in SQLAlchemy 2.0 the parameters a do_connect listener
+    # sees are shared with the pool's own connections, and these are harmless there.
+    if dialect.name == "postgresql" and dialect.driver in {"psycopg", "psycopg2", "psycopg2cffi"}:
+        return {"connect_timeout": seconds}
+    if dialect.name in {"mysql", "mariadb"} and dialect.driver in {"pymysql", "mysqldb"}:
+        return {"connect_timeout": seconds}
+    return {}
+
+
+def _add_probe_timeouts(
+    dialect: sa.Dialect, record: t.Any, cargs: list[t.Any], cparams: dict[str, t.Any]
+) -> None:
+    extra: dict[str, t.Any] | None = getattr(_probe, "timeouts", None)
+    if extra:
+        added = {k: v for k, v in extra.items() if k not in cparams}
+        cparams.update(added)
+        _probe.added = (cparams, list(added))
+
+
+def attach_probe_listener(engine: sa.Engine) -> None:
+    """Let probes on ``engine`` connect with a short timeout."""
+    if not event.contains(engine, "do_connect", _add_probe_timeouts):
+        event.listen(engine, "do_connect", _add_probe_timeouts)
+
+
+def _probe_connection(engine: sa.Engine, timeout: float) -> t.Any:
+    _probe.timeouts = _connect_timeouts(engine.dialect, max(2, math.ceil(timeout)))
+    _probe.added = None
+    try:
+        invoke = getattr(engine.pool, "_invoke_creator", None)
+        if invoke is not None:
+            return invoke(None)
+        cargs, cparams = engine.dialect.create_connect_args(engine.url)
+        return engine.dialect.connect(*cargs, **{**cparams, **_probe.timeouts})
+    finally:
+        added = _probe.added
+        if added is not None:
+            cparams_used, keys = added
+            for key in keys:
+                cparams_used.pop(key, None)
+        _probe.timeouts = None
+        _probe.added = None
+
+
+_MAX_CONNECTIONS_SQL = {
+    "postgresql": "SHOW max_connections",
+    "mysql": "SELECT @@max_connections",
+    "mariadb": "SELECT @@max_connections",
+}
+
+
+def probe(monitor: EngineMonitor, timeout: float) -> float:
+    """Connect outside the pool, run ``SELECT 1`` and return the round trip in milliseconds.
+
+    The first successful probe on PostgreSQL or MySQL also reads the server's
+    ``max_connections`` into :attr:`.EngineMonitor.server_max_connections`.
+    """
+    engine = monitor.engine
+    start = time.perf_counter()
+    connection = _probe_connection(engine, timeout)
+    try:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(str(sa.select(sa.literal_column("1")).compile(dialect=engine.dialect)))
+            cursor.fetchall()
+            elapsed = (time.perf_counter() - start) * 1000
+            sql = _MAX_CONNECTIONS_SQL.get(engine.dialect.name)
+            if sql is not None and monitor.server_max_connections is None:
+                cursor.execute(sql)
+                row = cursor.fetchone()
+                if row is not None:
+                    monitor.server_max_connections = int(row[0])
+        finally:
+            cursor.close()
+    finally:
+        connection.close()
+    return round(elapsed, 3)
+
+
+def pool_check_status(status: PoolStatus) -> Status:
+    """``warn`` from 70 % pool utilization, ``fail`` from 90 %."""
+    if status.utilization is None:
+        return Status.PASS
+    if status.utilization >= FAIL_UTILIZATION:
+        return Status.FAIL
+    if status.utilization >= WARN_UTILIZATION:
+        return Status.WARN
+    return Status.PASS
+
+
+@dataclasses.dataclass(frozen=True)
+class Recommendation:
+    """Advice drawn from the numbers.
+
+    :param severity: ``"info"``, ``"warning"`` or ``"critical"``.
+    :param message: One or two sentences saying what to change.
+    """
+
+    severity: str
+    message: str
+
+
+def recommendations(
+    monitor: EngineMonitor, status: PoolStatus, checkout_timeouts: int
+) -> list[Recommendation]:
+    """Advice about one engine's pool, from its snapshot and event counts."""
+    advice: list[Recommendation] = []
+    name = monitor.name
+    if status.utilization is not None and status.utilization >= FAIL_UTILIZATION:
+        advice.append(
+            Recommendation(
+                "critical",
+                f"The pool of {name!r} is {status.utilization:.0%} used ({status.checked_out} of"
+                f" {status.capacity}). Raise PERFKIT_POOL_SIZE or PERFKIT_POOL_MAX_OVERFLOW, or"
+                " look for requests that hold connections too long.",
+            )
+        )
+    elif status.utilization is not None and status.utilization >= WARN_UTILIZATION:
+        advice.append(
+            Recommendation(
+                "warning",
+                f"The pool of {name!r} is {status.utilization:.0%} used. Bursts may soon wait"
+                " for a connection.",
+            )
+        )
+    if checkout_timeouts:
+        advice.append(
+            Recommendation(
+                "critical",
+                f"{checkout_timeouts} request(s) waited out PERFKIT_POOL_TIMEOUT for a connection."
+                " Raise the pool's capacity or shorten transactions.",
+            )
+        )
+    counts = monitor.event_counts()
+    invalidated = counts["invalidate"] + counts["soft_invalidate"]
+    if invalidated:
+        advice.append(
+            Recommendation(
+                "warning",
+                f"{invalidated} connection(s) of {name!r} were invalidated, usually by database"
+                " restarts or network errors.",
+            )
+        )
+    if status.pool_class == "QueuePool" and not status.pre_ping:
+        advice.append(
+            Recommendation(
+                "info",
+                "PERFKIT_POOL_PRE_PING is off: a connection the server closed fails the request"
+                " that gets it.",
+            )
+        )
+    if status.pool_class == "NullPool":
+        advice.append(
+            Recommendation(
+                "info",
+                f"{name!r} uses NullPool and opens a new connection for every checkout.",
+            )
+        )
+    limit = monitor.server_max_connections
+    if limit is not None and status.capacity is not None:
+        if status.capacity >= limit:
+            advice.append(
+                Recommendation(
+                    "critical",
+                    f"The pool of {name!r} may open {status.capacity} connections but the server"
+                    f" allows {limit} (max_connections). Lower PERFKIT_POOL_SIZE and"
+                    " PERFKIT_POOL_MAX_OVERFLOW, or raise max_connections.",
+                )
+            )
+        elif status.capacity * 2 > limit:
+            advice.append(
+                Recommendation(
+                    "warning",
+                    f"The pool of {name!r} may open {status.capacity} of the server's {limit}"
+                    " connections (max_connections): two such processes would exhaust it. Size"
+                    " the pool as max_connections divided by the number of processes.",
+                )
+            )
+    return advice
+
+
+def connectivity_check(monitor: EngineMonitor, timeout: float) -> HealthCheck:
+    """The critical check that the database answers ``SELECT 1``."""
+
+    def check() -> CheckResult:
+        latency = probe(monitor, timeout)
+        return CheckResult(Status.PASS, observed_value=latency, observed_unit="ms")
+
+    return HealthCheck(check_name(monitor.name), check, critical=True, component_type="datastore")
+
+
+def pool_check(monitor: EngineMonitor) -> HealthCheck:
+    """The non-critical check of pool utilization; does no I/O.
+
+    Non-critical because a busy pool is no reason to take an instance out of a load balancer:
+    it makes readiness ``warn``, not ``fail``.
+    """
+
+    def check() -> CheckResult:
+        status = monitor.status()
+        return CheckResult(
+            pool_check_status(status),
+            output="pool exhausted" if pool_check_status(status) is Status.FAIL else None,
+            observed_value=status.checked_out,
+            observed_unit="connections",
+        )
+
+    return HealthCheck(
+        f"{check_name(monitor.name)}:connections", check, critical=False, component_type="datastore"
+    )

@@ -1,0 +1,131 @@
+"""Exceptions raised by flask-perfkit."""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import Forbidden
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ServiceUnavailable
+from werkzeug.exceptions import Unauthorized
+
+
+class PerfKitError(Exception):
+    """Base class of every exception flask-perfkit raises."""
+
+
+class ConfigError(PerfKitError, ValueError):
+    """A ``PERFKIT_*`` value, or an argument to :class:`.PerfKit`, is not usable.
+
+    Raised by :meth:`.PerfKit.init_app`, so a bad deployment fails at start-up rather than on
+    the first request.
+    """
+
+
+class NotInitializedError(PerfKitError, RuntimeError):
+    """The current app is not registered with a :class:`.PerfKit` instance."""
+
+
+class APIError(PerfKitError, HTTPException):
+    """An HTTP error whose body is the JSON error format of flask-perfkit.
+
+    The body is ``{"error": code, "message": text, "param": name}``, with ``param`` present
+    only when one request parameter is at fault. Being a werkzeug
+    :class:`~werkzeug.exceptions.HTTPException`, it turns into that response in any view,
+    with no error handler registered.
+
+    :param message: A sentence safe to show to any client.
+    :param error: A short machine-readable code such as ``"invalid_parameter"``.
+    :param param: The request parameter at fault, if any.
+    """
+
+    #: The default machine-readable code of this class.
+    error_code: t.ClassVar[str] = "error"
+
+    def __init__(self, message: str, *, error: str | None = None, param: str | None = None) -> None:
+        super().__init__(description=message)
+        self.message = message
+        self.error = error or self.error_code
+        self.param = param
+
+    def to_dict(self) -> dict[str, str]:
+        """The JSON body of this error."""
+        body = {"error": self.error, "message": self.message}
+        if self.param is not None:
+            body["param"] = self.param
+        return body
+
+    def get_headers(
+        self,
+        environ: t.Any = None,
+        scope: t.Any = None,
+    ) -> list[tuple[str, str]]:
+        """The response headers: JSON, never stored by caches.
+
+        :meta private:
+        """
+        return [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
+
+    def get_body(self, environ: t.Any = None, scope: t.Any = None) -> str:
+        """The JSON body.
+
+        :meta private:
+        """
+        return json.dumps(self.to_dict())
+
+
+class InvalidParameter(APIError, BadRequest):
+    """HTTP 400: a request parameter has a value that cannot be used."""
+
+    error_code = "invalid_parameter"
+
+
+class AdminDisabled(APIError, Forbidden):
+    """HTTP 403: admin endpoints are off because no token or auth callback is set."""
+
+    error_code = "admin_disabled"
+
+
+class AuthenticationRequired(APIError, Unauthorized):
+    """HTTP 401: the request lacks a valid ``Authorization: Bearer`` token."""
+
+    error_code = "unauthorized"
+
+    def get_headers(self, environ: t.Any = None, scope: t.Any = None) -> list[tuple[str, str]]:
+        """Adds the ``WWW-Authenticate`` challenge.
+
+        :meta private:
+        """
+        return [
+            *super().get_headers(environ, scope),
+            ("WWW-Authenticate", 'Bearer realm="perfkit"'),
+        ]
+
+
+class DatabaseUnavailable(APIError, ServiceUnavailable):
+    """HTTP 503: the database could not serve the request, for example the pool was exhausted.
+
+    :param retry_after: Seconds a client should wait before retrying.
+    """
+
+    error_code = "database_unavailable"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error: str | None = None,
+        param: str | None = None,
+        retry_after: int = 1,
+    ) -> None:
+        super().__init__(message, error=error, param=param)
+        self.retry_after = retry_after
+
+    def get_headers(self, environ: t.Any = None, scope: t.Any = None) -> list[tuple[str, str]]:
+        """Adds ``Retry-After``.
+
+        :meta private:
+        """
+        return [*super().get_headers(environ, scope), ("Retry-After", str(self.retry_after))]

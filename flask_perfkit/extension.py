@@ -1,0 +1,236 @@
+"""The :class:`PerfKit` extension: wiring only."""
+
+from __future__ import annotations
+
+import typing as t
+from weakref import WeakKeyDictionary
+
+import sqlalchemy as sa
+import sqlalchemy.exc as sa_exc
+from flask import Flask
+from flask import has_app_context
+from flask_sqlalchemy import SQLAlchemy
+
+from . import config as _config
+from . import pool as _pool
+from ._state import PerfKitState
+from ._state import get_state
+from .checks import CheckFunction
+from .checks import HealthCheck
+from .errors import ConfigError
+from .errors import DatabaseUnavailable
+from .pool import PoolStatus
+
+_ORDER_FIX = (
+    "Call perfkit.init_app(app, db=db) before db.init_app(app), or pass this option in"
+    " SQLALCHEMY_ENGINE_OPTIONS (or the bind's options) instead."
+)
+_ENGINE_FIX = "Pass this option to create_engine() yourself."
+
+
+def _bind_name(key: str | None) -> str:
+    return "default" if key is None else key
+
+
+class PerfKit:
+    """Pooling, profiling, caching, pagination and health checks for a Flask app.
+
+    Register it on an app with :meth:`init_app`, or by passing the app here.
+
+    :param app: Call :meth:`init_app` on this app.
+    :param db: The Flask-SQLAlchemy extension whose engines PerfKit configures and watches.
+    :param engine: A plain SQLAlchemy engine to configure and watch instead of ``db``.
+    :param authorize: Called with no arguments inside a request; returns whether the request
+        may see health details and use admin endpoints. The ``PERFKIT_ADMIN_TOKEN`` bearer
+        token is accepted as well.
+
+    Arguments given here are defaults for every app; those given to :meth:`init_app` win.
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        db: SQLAlchemy | None = None,
+        engine: sa.Engine | None = None,
+        authorize: t.Callable[[], bool] | None = None,
+    ) -> None:
+        self.db = db
+        self.engine = engine
+        self._authorize = authorize
+        self._states: WeakKeyDictionary[Flask, PerfKitState] = WeakKeyDictionary()
+        self._checks: dict[str, HealthCheck] = {}
+        if app is not None:
+            self.init_app(app)
+
+    def __repr__(self) -> str:
+        if has_app_context():
+            try:
+                state = get_state()
+            except RuntimeError:
+                pass
+            else:
+                prefix = state.config.health_url_prefix
+                return f"<PerfKit engines={sorted(state.monitors)} health={prefix!r}>"
+        return f"<PerfKit apps={len(self._states)}>"
+
+    def init_app(
+        self,
+        app: Flask,
+        *,
+        db: SQLAlchemy | None = None,
+        engine: sa.Engine | None = None,
+    ) -> None:
+        """Register PerfKit on ``app``.
+
+        Defaults of the ``PERFKIT_*`` keys are written into ``app.config``, the values are
+        validated once, pool options are applied to every engine, and the health blueprint
+        is mounted at ``PERFKIT_HEALTH_URL_PREFIX``.
+
+        Call it before or after ``db.init_app(app)``. Before is preferred: the pool options
+        are then part of each engine from its creation. After, each engine's ``QueuePool``
+        is rebuilt with the options, which works for every named ``PERFKIT_POOL_*`` key; only
+        non-pool ``create_engine`` arguments in ``PERFKIT_POOL_OPTIONS`` (``connect_args``,
+        say) need the "before" order, and :exc:`.ConfigError` says so.
+
+        :param app: The Flask app.
+        :param db: The Flask-SQLAlchemy extension; defaults to the one given to the
+            constructor.
+        :param engine: A plain engine to use instead of ``db``.
+        :raises RuntimeError: PerfKit is already registered on this app.
+        :raises ConfigError: A ``PERFKIT_*`` value is invalid, or both ``db`` and ``engine``
+            were given.
+        """
+        if "perfkit" in app.extensions:
+            raise RuntimeError(
+                "A 'PerfKit' instance has already been registered on this Flask app. Import"
+                " and use that instance instead."
+            )
+        db = db if db is not None else self.db
+        engine = engine if engine is not None else self.engine
+        if db is not None and engine is not None:
+            raise ConfigError("Pass either db= or engine= to PerfKit, not both.")
+
+        _config.apply_defaults(app.config)
+        cfg = _config.resolve(app.config)
+        state = PerfKitState(cfg, app)
+        app.extensions["perfkit"] = self
+        self._states[app] = state
+        state.extra_checks.update(self._checks)
+        if not cfg.enabled:
+            return
+
+        if db is not None:
+            self._wire_db(app, db, state)
+        elif engine is not None:
+            _pool.apply_to_engine(engine, cfg.engine_options(), (), _ENGINE_FIX)
+            state.add_monitor("default", engine)
+
+        if sa_exc.TimeoutError not in app.error_handler_spec[None][None]:
+            app.register_error_handler(sa_exc.TimeoutError, _pool_timeout_handler)
+
+        if cfg.health_url_prefix is not None:
+            from .health import bp
+
+            app.register_blueprint(bp, url_prefix=cfg.health_url_prefix)
+
+    def _wire_db(self, app: Flask, db: SQLAlchemy, state: PerfKitState) -> None:
+        wanted = state.config.engine_options()
+        # Engine options given to SQLAlchemy() are the user's choice too.
+        constructor_options: dict[str, t.Any] = getattr(db, "_engine_options", {})
+
+        if app.extensions.get("sqlalchemy") is db:
+            with app.app_context():
+                engines = dict(db.engines)
+            for key, engine in engines.items():
+                explicit = {*constructor_options, *self._user_options(app, key)}
+                _pool.apply_to_engine(engine, wanted, explicit, _ORDER_FIX)
+                state.add_monitor(_bind_name(key), engine)
+            return
+
+        def hook(name: str) -> t.Callable[[dict[str, t.Any]], _pool.EngineHook]:
+            return lambda pool_kwargs: _pool.EngineHook(
+                lambda engine: state.add_monitor(name, engine), pool_kwargs, name
+            )
+
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _pool.add_to_engine_options(
+            options, wanted, {*constructor_options, *options}, hook("default")
+        )
+        binds: dict[str | None, t.Any] = dict(app.config.get("SQLALCHEMY_BINDS") or {})
+        for key, value in binds.items():
+            bind_options = dict(value) if isinstance(value, t.Mapping) else {"url": value}
+            binds[key] = _pool.add_to_engine_options(
+                bind_options, wanted, {*constructor_options, *bind_options}, hook(_bind_name(key))
+            )
+        if binds:
+            app.config["SQLALCHEMY_BINDS"] = binds
+
+    @staticmethod
+    def _user_options(app: Flask, key: str | None) -> t.Collection[str]:
+        if key is None:
+            return set(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        value = (app.config.get("SQLALCHEMY_BINDS") or {}).get(key)
+        return set(value) if isinstance(value, t.Mapping) else set()
+
+    def add_check(
+        self,
+        name: str,
+        func: CheckFunction,
+        *,
+        critical: bool = True,
+        component_type: str = "component",
+        readiness: bool = True,
+    ) -> None:
+        """Add a health check to every app this instance is registered on.
+
+        It runs in ``/health/ready`` (unless ``readiness`` is false), in parallel with the
+        others and under the same time budget.
+
+        :param name: Its key under ``checks``.
+        :param func: See :class:`~flask_perfkit.checks.HealthCheck`.
+        :param critical: Whether its failure fails readiness (503) or only warns (200).
+        :param component_type: The IETF ``componentType``.
+        :param readiness: Whether ``/health/ready`` runs it.
+        """
+        check = HealthCheck(name, func, critical, component_type, readiness)
+        self._checks[name] = check
+        for state in self._states.values():
+            state.extra_checks[name] = check
+
+    def health_check(
+        self, name: str, *, critical: bool = True, component_type: str = "component"
+    ) -> t.Callable[[CheckFunction], CheckFunction]:
+        """A decorator form of :meth:`add_check`.
+
+        .. code-block:: python
+
+            @perfkit.health_check("search", critical=False)
+            def search_up():
+                return search_client.ping()
+        """
+
+        def decorator(func: CheckFunction) -> CheckFunction:
+            self.add_check(name, func, critical=critical, component_type=component_type)
+            return func
+
+        return decorator
+
+    def pool_status(self, bind: str = "default") -> PoolStatus:
+        """The pool snapshot of one engine of the current app. Does no I/O.
+
+        :param bind: The bind name; ``"default"`` for the default engine.
+        :raises KeyError: No engine of that name is watched.
+        """
+        return get_state().monitors[bind].status()
+
+
+def _pool_timeout_handler(error: sa_exc.TimeoutError) -> t.Any:
+    """Answer 503 when a request waited out the pool timeout, and count it."""
+    from flask import current_app
+
+    get_state().count_checkout_timeout()
+    current_app.logger.warning("Database pool exhausted: %s", error)
+    return DatabaseUnavailable(
+        "The database is busy. Try again shortly.", error="database_busy"
+    ).get_response()

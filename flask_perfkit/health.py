@@ -1,0 +1,250 @@
+"""The ``perfkit`` health blueprint, its details policy and its admin guard.
+
+Liveness (``GET /health``) does no I/O. Every other view runs its checks through the state's
+:class:`~flask_perfkit.checks.CheckRunner`, so it answers within ``PERFKIT_HEALTH_TIMEOUT``
+whatever a dependency does.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import json
+import os
+import typing as t
+
+from flask import Blueprint
+from flask import Response
+from flask import current_app
+from flask import request
+
+from . import database
+from ._state import PerfKitState
+from ._state import get_state
+from .checks import CheckResult
+from .checks import HealthCheck
+from .checks import Status
+from .checks import aggregate
+from .config import ShowDetails
+from .errors import AdminDisabled
+from .errors import AuthenticationRequired
+from .schemas import DatabaseEventsSchema
+from .schemas import DatabaseHealthSchema
+from .schemas import HealthSchema
+from .schemas import PublicHealthSchema
+from .signals import health_changed
+
+if t.TYPE_CHECKING:
+    from .extension import PerfKit
+
+bp = Blueprint("perfkit", __name__)
+
+HEALTH_CONTENT_TYPE = "application/health+json"
+_HEADERS = {"Cache-Control": "no-store"}
+_LIVE_BODY = b'{"status":"pass"}'
+# Time kept back from the budget to build and send the response.
+_RESPONSE_MARGIN = 0.05
+
+_public_schema = PublicHealthSchema()
+_health_schema = HealthSchema()
+_database_schema = DatabaseHealthSchema()
+_events_schema = DatabaseEventsSchema()
+
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+
+
+def _extension() -> PerfKit:
+    return t.cast("PerfKit", current_app.extensions["perfkit"])
+
+
+def is_authorized() -> bool:
+    """Whether the current request carries the admin token or passes the auth callback.
+
+    The bearer token is compared in constant time.
+    """
+    state = get_state()
+    token = state.config.admin_token
+    if token is not None:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(
+            given.strip().encode(), token.encode()
+        ):
+            return True
+    callback = _extension()._authorize
+    return callback is not None and bool(callback())
+
+
+def details_allowed() -> bool:
+    """Whether the current request may see details, by ``PERFKIT_HEALTH_SHOW_DETAILS``."""
+    policy = get_state().config.health_show_details
+    if policy is ShowDetails.ALWAYS:
+        return True
+    if policy is ShowDetails.NEVER:
+        return False
+    return is_authorized()
+
+
+def require_admin(view: F) -> F:
+    """Guard a view so only admins reach it.
+
+    With neither ``PERFKIT_ADMIN_TOKEN`` nor an auth callback configured, it answers 403 and
+    says how to enable admin endpoints. Otherwise a request without a valid
+    ``Authorization: Bearer`` token (or that the callback refuses) gets 401.
+    """
+
+    @functools.wraps(view)
+    def guarded(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        if get_state().config.admin_token is None and _extension()._authorize is None:
+            raise AdminDisabled(
+                "Admin endpoints are disabled. Set PERFKIT_ADMIN_TOKEN, or pass authorize= to"
+                " PerfKit, to enable them."
+            )
+        if not is_authorized():
+            raise AuthenticationRequired(
+                "This endpoint needs an 'Authorization: Bearer <PERFKIT_ADMIN_TOKEN>' header."
+            )
+        return view(*args, **kwargs)
+
+    return t.cast(F, guarded)
+
+
+def health_response(body: t.Mapping[str, t.Any], status: Status) -> Response:
+    """A health response: ``application/health+json``, never cached, 503 only on ``fail``."""
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        status=503 if status is Status.FAIL else 200,
+        headers=_HEADERS,
+        content_type=HEALTH_CONTENT_TYPE,
+    )
+
+
+def run_checks(
+    state: PerfKitState, checks: list[HealthCheck]
+) -> tuple[Status, dict[str, CheckResult]]:
+    """Run ``checks`` within the health budget, signal status changes, and aggregate."""
+    budget = max(state.config.health_timeout - _RESPONSE_MARGIN, 0.01)
+    results = state.runner.run(checks, budget)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    for name, old, new in state.runner.changes(results):
+        log = current_app.logger.warning if new is not Status.PASS else current_app.logger.info
+        log("Health check %r is now %s (was %s).", name, new.value, old.value if old else None)
+        health_changed.send(app, check=name, old=old.value if old else None, new=new.value)
+    return aggregate(checks, results), results
+
+
+def _check_body(check: HealthCheck, result: CheckResult) -> dict[str, t.Any]:
+    body = {
+        "status": result.status.value,
+        "output": result.output,
+        "observed_value": result.observed_value,
+        "observed_unit": result.observed_unit,
+        "component_type": check.component_type,
+        "critical": check.critical,
+        "duration_ms": result.duration_ms,
+        "time": result.time,
+    }
+    return body
+
+
+def checks_response(state: PerfKitState, checks: list[HealthCheck]) -> Response:
+    """Run ``checks`` and answer with their results, detailed only for those allowed."""
+    status, results = run_checks(state, checks)
+    if not details_allowed():
+        public = {
+            "status": status.value,
+            "checks": {n: {"status": r.status.value} for n, r in results.items()},
+        }
+        return health_response(_public_schema.dump(public), status)
+    body = {
+        "status": status.value,
+        "checks": {c.name: _check_body(c, results[c.name]) for c in checks},
+        "pid": os.getpid(),
+    }
+    return health_response(_health_schema.dump(body), status)
+
+
+@bp.get("", endpoint="live")
+def live() -> Response:
+    """Liveness: the process answers. Touches no dependency; always 200."""
+    return Response(_LIVE_BODY, headers=_HEADERS, content_type=HEALTH_CONTENT_TYPE)
+
+
+@bp.get("/ready", endpoint="ready")
+def ready() -> Response:
+    """Readiness: every readiness check, 200 for ``pass`` and ``warn``, 503 for ``fail``."""
+    state = get_state()
+    checks = [c for c in state.all_checks() if c.readiness]
+    return checks_response(state, checks)
+
+
+@bp.get("/database", endpoint="database")
+def database_health() -> Response:
+    """Pool status, connectivity and recommendations of every engine."""
+    state = get_state()
+    checks = state.database_checks()
+    status, results = run_checks(state, checks)
+    if not details_allowed():
+        public = {
+            "status": status.value,
+            "checks": {n: {"status": r.status.value} for n, r in results.items()},
+        }
+        return health_response(_public_schema.dump(public), status)
+    engines: dict[str, t.Any] = {}
+    advice: list[dict[str, str]] = []
+    for name, monitor in state.monitors.items():
+        pool = monitor.status()
+        connectivity = results.get(database.check_name(name))
+        pool_result = results.get(f"{database.check_name(name)}:connections")
+        engine_status = Status.worst(
+            [connectivity.status if connectivity else Status.PASS]
+            + ([Status.WARN] if pool_result and pool_result.status is not Status.PASS else [])
+        )
+        recommendations = [
+            {"severity": r.severity, "message": r.message}
+            for r in database.recommendations(monitor, pool, state.checkout_timeouts)
+        ]
+        advice.extend(recommendations)
+        engines[name] = {
+            "status": engine_status.value,
+            "dialect": monitor.engine.dialect.name,
+            "driver": monitor.engine.dialect.driver,
+            "pool": pool,
+            "connectivity": {
+                "status": connectivity.status.value if connectivity else "pass",
+                "output": connectivity.output if connectivity else None,
+                "latency_ms": connectivity.observed_value if connectivity else None,
+            },
+            "server_max_connections": monitor.server_max_connections,
+            "checkout_timeouts": state.checkout_timeouts,
+            "recommendations": recommendations,
+        }
+    body = {
+        "status": status.value,
+        "checks": {c.name: _check_body(c, results[c.name]) for c in checks},
+        "engines": engines,
+        "recommendations": advice,
+        "pid": os.getpid(),
+    }
+    return health_response(_database_schema.dump(body), status)
+
+
+@bp.get("/database/events", endpoint="database_events")
+def database_events() -> Response:
+    """Pool event counts of every engine, and checkout timeouts. Does no I/O."""
+    state = get_state()
+    status = Status.worst(database.pool_check_status(m.status()) for m in state.monitors.values())
+    if status is Status.FAIL:
+        status = Status.WARN
+    if not details_allowed():
+        return health_response({"status": status.value}, status)
+    body = {
+        "status": status.value,
+        "engines": {
+            name: {**m.event_counts(), "checked_out": m.status().checked_out}
+            for name, m in state.monitors.items()
+        },
+        "checkout_timeouts": state.checkout_timeouts,
+        "pid": os.getpid(),
+        "since": state.since,
+    }
+    return health_response(_events_schema.dump(body), status)
