@@ -1,0 +1,142 @@
+"""Database faults caused for real: a stopped cluster, a black hole, an exhausted pool."""
+
+from __future__ import annotations
+
+import time
+from contextlib import ExitStack
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import AppFactory
+from tests.conftest import ThrowawayPostgres
+
+BUDGET = 0.8
+# Generous: the machines running the suite are small and noisy.
+MARGIN = 0.4
+
+
+def get_ready(app: sa.Engine | object, client: object) -> tuple[int, dict[str, object], float]:
+    from flask.testing import FlaskClient
+
+    assert isinstance(client, FlaskClient)
+    start = time.monotonic()
+    response = client.get("/health/ready")
+    return response.status_code, response.get_json(), time.monotonic() - start
+
+
+def test_stopped_postgres_fails_readiness_in_time_and_recovers(
+    make_app: AppFactory, throwaway_postgres: ThrowawayPostgres
+) -> None:
+    app, db, _ = make_app(
+        throwaway_postgres.url,
+        PERFKIT_HEALTH_SHOW_DETAILS="always",
+        PERFKIT_HEALTH_CHECK_TTL=0.5,
+    )
+    client = app.test_client()
+    with app.app_context(), db.engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+
+    status, body, _ = get_ready(app, client)
+    assert status == 200 and body["status"] == "pass"
+
+    throwaway_postgres.stop()
+    time.sleep(0.6)
+    for _ in range(3):
+        status, body, elapsed = get_ready(app, client)
+        assert status == 503
+        assert elapsed < BUDGET + MARGIN
+        checks = body["checks"]
+        assert isinstance(checks, dict)
+        assert checks["db"]["status"] == "fail"
+        assert checks["db"]["output"] == "connection refused"
+    assert client.get("/health").status_code == 200
+
+    throwaway_postgres.start()
+    deadline = time.monotonic() + 5
+    while True:
+        status, body, elapsed = get_ready(app, client)
+        assert elapsed < BUDGET + MARGIN
+        if status == 200:
+            break
+        assert time.monotonic() < deadline, "readiness did not recover after the restart"
+        time.sleep(0.2)
+    assert body["status"] == "pass"
+    with app.app_context(), db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+
+
+@pytest.mark.parametrize("driver", ["postgresql+psycopg", "mysql+pymysql"])
+def test_black_holed_database_fails_readiness_in_time(
+    make_app: AppFactory, black_hole: int, driver: str
+) -> None:
+    app, _, _ = make_app(
+        f"{driver}://user:pw123@127.0.0.1:{black_hole}/test",
+        PERFKIT_HEALTH_SHOW_DETAILS="always",
+    )
+    client = app.test_client()
+    for _ in range(3):
+        status, body, elapsed = get_ready(app, client)
+        assert status == 503
+        assert elapsed < BUDGET + MARGIN
+        checks = body["checks"]
+        assert isinstance(checks, dict)
+        assert checks["db"]["output"] == "timeout"
+    assert client.get("/health").status_code == 200
+    assert "pw123" not in client.get("/health/database").get_data(as_text=True)
+
+
+def test_black_hole_probe_thread_is_released_by_the_connect_timeout(
+    make_app: AppFactory, black_hole: int
+) -> None:
+    app, _, _ = make_app(
+        f"postgresql+psycopg://user@127.0.0.1:{black_hole}/test",
+        PERFKIT_HEALTH_SHOW_DETAILS="always",
+        PERFKIT_HEALTH_CHECK_TTL=0,
+    )
+    client = app.test_client()
+    assert get_ready(app, client)[0] == 503
+    # The probe's connect timeout is 2 s; after it the next check runs afresh.
+    deadline = time.monotonic() + 6
+    while True:
+        _, body, _ = get_ready(app, client)
+        checks = body["checks"]
+        assert isinstance(checks, dict)
+        duration = checks["db"]["duration_ms"]
+        if checks["db"]["output"] == "timeout" and duration is not None and duration > 1500:
+            break
+        assert time.monotonic() < deadline, "the hung probe was never released"
+        time.sleep(0.3)
+
+
+def test_exhausted_pool_answers_in_time_without_waiting_for_the_pool(
+    make_app: AppFactory, throwaway_postgres: ThrowawayPostgres
+) -> None:
+    app, db, _ = make_app(
+        throwaway_postgres.url,
+        PERFKIT_POOL_SIZE=2,
+        PERFKIT_POOL_MAX_OVERFLOW=1,
+        PERFKIT_POOL_TIMEOUT=30,
+        PERFKIT_HEALTH_SHOW_DETAILS="always",
+    )
+    client = app.test_client()
+    with app.app_context():
+        engine = db.engine
+    with ExitStack() as stack:
+        for _ in range(3):
+            stack.enter_context(engine.connect()).execute(sa.text("SELECT 1"))
+        status, body, elapsed = get_ready(app, client)
+        assert elapsed < BUDGET + MARGIN
+        assert status == 200
+        assert body["status"] == "warn"
+        checks = body["checks"]
+        assert isinstance(checks, dict)
+        assert checks["db"]["status"] == "pass"
+        assert checks["db:connections"]["status"] == "fail"
+        assert checks["db:connections"]["observedValue"] == 3
+        detail = client.get("/health/database").get_json()["engines"]["default"]
+        assert detail["pool"]["utilization"] == 1.0
+        assert detail["status"] == "warn"
+        assert engine.pool.checkedout() == 3  # type: ignore[attr-defined]
+    status, body, _ = get_ready(app, client)
+    assert status == 200
