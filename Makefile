@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint docs bench clean
+.PHONY: run test test-min lint docs bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,16 @@ run: $(VENV)/.installed-run
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
+# The oldest supported stack: SQLAlchemy 2.0 with Flask-SQLAlchemy 3.1.
+.venv-min/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-min
+	.venv-min/bin/pip install -q --upgrade pip
+	.venv-min/bin/pip install -q -e '.[test]' 'sqlalchemy>=2.0,<2.1' 'flask-sqlalchemy>=3.1,<3.2' 'flask>=3.0,<3.1'
+	touch $@
+
+test-min: .venv-min/.installed
+	.venv-min/bin/python -m pytest -p no:cacheprovider
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy
@@ -33,4 +43,4 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) docs/_build .pytest_cache .mypy_cache .ruff_cache instance
+	rm -rf $(VENV) .venv-min docs/_build .pytest_cache .mypy_cache .ruff_cache instance

@@ -8,6 +8,7 @@ from weakref import WeakKeyDictionary
 import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 from flask import Flask
+from flask import current_app
 from flask import has_app_context
 from flask_sqlalchemy import SQLAlchemy
 
@@ -227,8 +228,6 @@ class PerfKit:
 
 def _pool_timeout_handler(error: sa_exc.TimeoutError) -> t.Any:
     """Answer 503 when a request waited out the pool timeout, and count it."""
-    from flask import current_app
-
     get_state().count_checkout_timeout()
     current_app.logger.warning("Database pool exhausted: %s", error)
     return DatabaseUnavailable(

@@ -195,10 +195,7 @@ def database_health() -> Response:
         pool = monitor.status()
         connectivity = results.get(database.check_name(name))
         pool_result = results.get(f"{database.check_name(name)}:connections")
-        engine_status = Status.worst(
-            [connectivity.status if connectivity else Status.PASS]
-            + ([Status.WARN] if pool_result and pool_result.status is not Status.PASS else [])
-        )
+        engine_status = Status.worst(r.status for r in (connectivity, pool_result) if r is not None)
         recommendations = [
             {"severity": r.severity, "message": r.message}
             for r in database.recommendations(monitor, pool, state.checkout_timeouts)

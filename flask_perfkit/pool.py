@@ -121,6 +121,10 @@ class EngineHook:
     def __repr__(self) -> str:
         return f"<flask-perfkit engine hook for {self.name!r}>"
 
+    def __deepcopy__(self, memo: dict[int, t.Any]) -> EngineHook:
+        # A copied app config must still report to the same app's state.
+        return self
+
 
 class PerfKitEnginePlugin(CreateEnginePlugin):
     """The ``flask_perfkit`` SQLAlchemy engine plugin.

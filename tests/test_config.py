@@ -121,3 +121,18 @@ def test_db_without_uri_is_left_to_flask_sqlalchemy() -> None:
     PerfKit(app, db=db)
     with pytest.raises(RuntimeError, match="SQLALCHEMY_DATABASE_URI"):
         db.init_app(app)
+
+
+def test_copied_config_keeps_working(tmp_path: t.Any) -> None:
+    import copy
+
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'c.db'}"
+    db = SQLAlchemy()
+    PerfKit(app, db=db)
+    app.config = copy.deepcopy(app.config)
+    db.init_app(app)
+    with app.app_context():
+        assert get_state().monitors["default"].engine is db.engine
+        assert db.engine.pool.size() == 20  # type: ignore[attr-defined]
+        db.engine.dispose()

@@ -136,7 +136,7 @@ def test_exhausted_pool_answers_in_time_without_waiting_for_the_pool(
         assert checks["db:connections"]["observedValue"] == 3
         detail = client.get("/health/database").get_json()["engines"]["default"]
         assert detail["pool"]["utilization"] == 1.0
-        assert detail["status"] == "warn"
+        assert detail["status"] == "fail"
         assert engine.pool.checkedout() == 3  # type: ignore[attr-defined]
     status, body, _ = get_ready(app, client)
     assert status == 200
