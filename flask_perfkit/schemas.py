@@ -1,7 +1,7 @@
 """marshmallow schemas of every JSON body flask-perfkit sends.
 
-Health responses are dumped through these schemas, so a field that is not declared here
-never reaches a client. They also document the shapes, and tests validate responses with them.
+They are the documented contract of each response, and the test suite validates every response
+against them, so a field that is not declared here fails the tests before it reaches a client.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class CheckSchema(Schema):
 
     status = fields.String(required=True, validate=_STATUS)
     output = fields.String(allow_none=True)
-    observed_value = fields.Float(data_key="observedValue", allow_none=True)
+    observed_value = fields.Raw(data_key="observedValue", allow_none=True)
     observed_unit = fields.String(data_key="observedUnit", allow_none=True)
     component_type = fields.String(data_key="componentType")
     critical = fields.Boolean()
