@@ -1,0 +1,88 @@
+"""The example's JSON API."""
+
+from __future__ import annotations
+
+import typing as t
+
+import sqlalchemy as sa
+from flask import Blueprint
+from flask import abort
+from flask import request
+from flask import url_for
+
+from flask_perfkit import InvalidParameter
+
+from .models import Client
+from .models import Post
+from .models import Project
+from .models import db
+
+bp = Blueprint("api", __name__)
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidParameter(f"'{name}' must be a whole number.", param=name) from None
+    if not low <= value <= high:
+        raise InvalidParameter(f"'{name}' must be between {low} and {high}.", param=name)
+    return value
+
+
+@bp.get("/")
+def index() -> dict[str, t.Any]:
+    """List the endpoints."""
+    return {
+        "endpoints": {
+            "clients": url_for("api.clients"),
+            "projects": url_for("api.projects"),
+            "posts": url_for("api.posts"),
+            "health": url_for("perfkit.live"),
+            "ready": url_for("perfkit.ready"),
+            "database": url_for("perfkit.database"),
+            "database_events": url_for("perfkit.database_events"),
+        }
+    }
+
+
+@bp.get("/clients")
+def clients() -> dict[str, t.Any]:
+    rows = db.session.scalars(sa.select(Client).order_by(Client.id)).all()
+    return {"items": [c.to_dict() for c in rows]}
+
+
+@bp.get("/clients/<int:client_id>")
+def client(client_id: int) -> dict[str, t.Any]:
+    found = db.session.get(Client, client_id)
+    if found is None:
+        abort(404)
+    return {**found.to_dict(), "projects": [p.to_dict() for p in found.projects]}
+
+
+@bp.get("/projects")
+def projects() -> dict[str, t.Any]:
+    rows = db.session.scalars(sa.select(Project).order_by(Project.id)).all()
+    return {"items": [p.to_dict() for p in rows]}
+
+
+@bp.get("/projects/<int:project_id>")
+def project(project_id: int) -> dict[str, t.Any]:
+    found = db.session.get(Project, project_id)
+    if found is None:
+        abort(404)
+    return found.to_dict()
+
+
+@bp.get("/posts")
+def posts() -> dict[str, t.Any]:
+    """Newest posts first, with ``limit`` and ``offset``."""
+    limit = _int_arg("limit", 20, 1, 100)
+    offset = _int_arg("offset", 0, 0, 10_000)
+    query = (
+        sa.select(Post).order_by(Post.created_at.desc(), Post.id.desc()).limit(limit).offset(offset)
+    )
+    return {"items": [p.to_dict() for p in db.session.scalars(query)]}
