@@ -15,6 +15,7 @@ from .errors import DatabaseUnavailable
 from .errors import InvalidParameter
 from .errors import NotInitializedError
 from .errors import PerfKitError
+from .errors import QueryBudgetExceeded
 from .extension import PerfKit
 from .health import require_admin
 from .pool import PoolStatus
@@ -34,6 +35,7 @@ __all__ = [
     "PerfKitConfig",
     "PerfKitError",
     "PoolStatus",
+    "QueryBudgetExceeded",
     "ShowDetails",
     "Status",
     "require_admin",

@@ -18,6 +18,8 @@ from .checks import HealthCheck
 from .config import PerfKitConfig
 from .errors import NotInitializedError
 from .pool import EngineMonitor
+from .profiler import QueryProfiler
+from .report import profiling_check
 
 if t.TYPE_CHECKING:
     from .extension import PerfKit
@@ -49,6 +51,11 @@ class PerfKitState:
             return target.app_context()
 
         self.runner = CheckRunner(config.health_check_ttl, app_context)
+        #: The app's query statistics.
+        self.profiler = QueryProfiler(config, app)
+        self.profiling_check = HealthCheck(
+            "profiling", profiling_check(self.profiler), critical=False, component_type="system"
+        )
 
     def add_monitor(self, name: str, engine: sa.Engine) -> EngineMonitor:
         """Start watching ``engine`` as bind ``name``, replacing any earlier engine of that name."""
@@ -58,6 +65,7 @@ class PerfKitState:
                 old.remove()
             monitor = EngineMonitor(name, engine)
             database.attach_probe_listener(engine)
+            self.profiler.attach(engine)
             self.monitors[name] = monitor
             self._builtin_checks[name] = (
                 database.connectivity_check(monitor, self.config.health_timeout),
@@ -71,8 +79,8 @@ class PerfKitState:
             return [check for pair in self._builtin_checks.values() for check in pair]
 
     def all_checks(self) -> list[HealthCheck]:
-        """Every check: the databases' first, then the app's."""
-        return [*self.database_checks(), *self.extra_checks.values()]
+        """Every check: the databases', profiling, then the app's."""
+        return [*self.database_checks(), self.profiling_check, *self.extra_checks.values()]
 
     def count_checkout_timeout(self) -> None:
         """Count a request that waited out the pool timeout."""

@@ -21,11 +21,24 @@ class ConfigKey:
     POOL_PRE_PING = "PERFKIT_POOL_PRE_PING"
     POOL_TIMEOUT = "PERFKIT_POOL_TIMEOUT"
     POOL_OPTIONS = "PERFKIT_POOL_OPTIONS"
+    SLOW_QUERY_MS = "PERFKIT_SLOW_QUERY_MS"
+    VERY_SLOW_QUERY_MS = "PERFKIT_VERY_SLOW_QUERY_MS"
+    SLOW_QUERY_BUFFER = "PERFKIT_SLOW_QUERY_BUFFER"
+    MAX_PATTERNS = "PERFKIT_MAX_PATTERNS"
+    N_PLUS_ONE_THRESHOLD = "PERFKIT_N_PLUS_ONE_THRESHOLD"
+    QUERY_BUDGET_ACTION = "PERFKIT_QUERY_BUDGET_ACTION"
     HEALTH_URL_PREFIX = "PERFKIT_HEALTH_URL_PREFIX"
     HEALTH_TIMEOUT = "PERFKIT_HEALTH_TIMEOUT"
     HEALTH_CHECK_TTL = "PERFKIT_HEALTH_CHECK_TTL"
     HEALTH_SHOW_DETAILS = "PERFKIT_HEALTH_SHOW_DETAILS"
     ADMIN_TOKEN = "PERFKIT_ADMIN_TOKEN"
+
+
+class BudgetAction(enum.StrEnum):
+    """What :meth:`.PerfKit.query_budget` does when a block runs too many statements."""
+
+    RAISE = "raise"
+    LOG = "log"
 
 
 class ShowDetails(enum.StrEnum):
@@ -45,6 +58,12 @@ DEFAULTS: Mapping[str, t.Any] = {
     ConfigKey.POOL_PRE_PING: True,
     ConfigKey.POOL_TIMEOUT: 30,
     ConfigKey.POOL_OPTIONS: {},
+    ConfigKey.SLOW_QUERY_MS: 100,
+    ConfigKey.VERY_SLOW_QUERY_MS: 500,
+    ConfigKey.SLOW_QUERY_BUFFER: 100,
+    ConfigKey.MAX_PATTERNS: 1000,
+    ConfigKey.N_PLUS_ONE_THRESHOLD: 5,
+    ConfigKey.QUERY_BUDGET_ACTION: BudgetAction.RAISE.value,
     ConfigKey.HEALTH_URL_PREFIX: "/health",
     ConfigKey.HEALTH_TIMEOUT: 0.8,
     ConfigKey.HEALTH_CHECK_TTL: 1.0,
@@ -67,6 +86,12 @@ class PerfKitConfig:
     pool_pre_ping: bool
     pool_timeout: float
     pool_options: Mapping[str, t.Any]
+    slow_query: float
+    very_slow_query: float
+    slow_query_buffer: int
+    max_patterns: int
+    n_plus_one_threshold: int
+    query_budget_action: BudgetAction
     health_url_prefix: str | None
     health_timeout: float
     health_check_ttl: float
@@ -115,6 +140,19 @@ def _seconds(config: Mapping[str, t.Any], key: str, *, allow_zero: bool = False)
     return float(value)
 
 
+def _number(config: Mapping[str, t.Any], key: str) -> float:
+    value = config[key]
+    ok = (
+        not isinstance(value, bool)
+        and isinstance(value, int | float)
+        and math.isfinite(value)
+        and value >= 0
+    )
+    if not ok:
+        raise ConfigError(f"{key} must be a number of milliseconds, 0 or more, got {value!r}.")
+    return float(value)
+
+
 def _bool(config: Mapping[str, t.Any], key: str) -> bool:
     value = config[key]
     if not isinstance(value, bool):
@@ -159,6 +197,21 @@ def resolve(config: Mapping[str, t.Any]) -> PerfKitConfig:
             f" endpoints disabled, got {type(token).__name__}."
         )
 
+    slow_ms = _number(config, ConfigKey.SLOW_QUERY_MS)
+    very_slow_ms = _number(config, ConfigKey.VERY_SLOW_QUERY_MS)
+    if very_slow_ms < slow_ms:
+        raise ConfigError(
+            f"{ConfigKey.VERY_SLOW_QUERY_MS} must be at least {ConfigKey.SLOW_QUERY_MS}"
+            f" ({slow_ms!r}), got {very_slow_ms!r}."
+        )
+    action = config[ConfigKey.QUERY_BUDGET_ACTION]
+    try:
+        budget_action = BudgetAction(action)
+    except ValueError:
+        raise ConfigError(
+            f"{ConfigKey.QUERY_BUDGET_ACTION} must be 'raise' or 'log', got {action!r}."
+        ) from None
+
     health_timeout = _seconds(config, ConfigKey.HEALTH_TIMEOUT)
     if health_timeout > 60:
         raise ConfigError(
@@ -175,6 +228,12 @@ def resolve(config: Mapping[str, t.Any]) -> PerfKitConfig:
         pool_pre_ping=_bool(config, ConfigKey.POOL_PRE_PING),
         pool_timeout=_seconds(config, ConfigKey.POOL_TIMEOUT),
         pool_options=dict(pool_options),
+        slow_query=slow_ms / 1000,
+        very_slow_query=very_slow_ms / 1000,
+        slow_query_buffer=_int(config, ConfigKey.SLOW_QUERY_BUFFER, 1, "of 1 or more"),
+        max_patterns=_int(config, ConfigKey.MAX_PATTERNS, 1, "of 1 or more"),
+        n_plus_one_threshold=_int(config, ConfigKey.N_PLUS_ONE_THRESHOLD, 2, "of 2 or more"),
+        query_budget_action=budget_action,
         health_url_prefix=prefix.rstrip("/") or "/" if prefix is not None else None,
         health_timeout=health_timeout,
         health_check_ttl=_seconds(config, ConfigKey.HEALTH_CHECK_TTL, allow_zero=True),

@@ -129,3 +129,21 @@ class DatabaseUnavailable(APIError, ServiceUnavailable):
         :meta private:
         """
         return [*super().get_headers(environ, scope), ("Retry-After", str(self.retry_after))]
+
+
+class QueryBudgetExceeded(PerfKitError):
+    """A :meth:`.PerfKit.query_budget` block ran more statements than its budget.
+
+    :param limit: The budget.
+    :param count: The statements that ran.
+    :param patterns: The most frequent normalized statements, most frequent first.
+    """
+
+    def __init__(self, limit: int, count: int, patterns: list[str]) -> None:
+        listing = "; ".join(patterns)
+        super().__init__(
+            f"{count} statements ran where the budget is {limit}. Most frequent: {listing}"
+        )
+        self.limit = limit
+        self.count = count
+        self.patterns = patterns

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import typing as t
 from weakref import WeakKeyDictionary
 
@@ -18,9 +19,11 @@ from ._state import PerfKitState
 from ._state import get_state
 from .checks import CheckFunction
 from .checks import HealthCheck
+from .config import BudgetAction
 from .errors import ConfigError
 from .errors import DatabaseUnavailable
 from .pool import PoolStatus
+from .profiler import QueryProfiler
 
 _ORDER_FIX = (
     "Call perfkit.init_app(app, db=db) before db.init_app(app), or pass this option in"
@@ -127,10 +130,15 @@ class PerfKit:
             _pool.apply_to_engine(engine, cfg.engine_options(), (), _ENGINE_FIX)
             state.add_monitor("default", engine)
 
+        # First, so statements run by other before_request functions are collected too.
+        app.before_request_funcs.setdefault(None, []).insert(0, state.profiler.start_request)
+        app.teardown_request(state.profiler.end_request)
+
         if sa_exc.TimeoutError not in app.error_handler_spec[None][None]:
             app.register_error_handler(sa_exc.TimeoutError, _pool_timeout_handler)
 
         if cfg.health_url_prefix is not None:
+            from . import profiling_views  # noqa: F401  (adds its routes to the blueprint)
             from .health import bp
 
             app.register_blueprint(bp, url_prefix=cfg.health_url_prefix)
@@ -217,6 +225,32 @@ class PerfKit:
 
         return decorator
 
+    @property
+    def profiler(self) -> QueryProfiler:
+        """The query statistics of the current app."""
+        return get_state().profiler
+
+    def query_budget(self, limit: int, *, action: BudgetAction | str | None = None) -> QueryBudget:
+        """Allow at most ``limit`` SQL statements inside a block; a context manager or decorator.
+
+        .. code-block:: python
+
+            with perfkit.query_budget(3):
+                render_dashboard()
+
+            @perfkit.query_budget(1)
+            def test_profile_page(client): ...
+
+        Statements are counted when the block ends. Inside a request they also count toward
+        the request's N+1 detection; outside one, the block is checked for N+1 on its own.
+
+        :param limit: The most statements allowed.
+        :param action: ``"raise"`` to raise :exc:`.QueryBudgetExceeded` (for tests) or
+            ``"log"`` to log a warning (for production). Defaults to
+            ``PERFKIT_QUERY_BUDGET_ACTION``.
+        """
+        return QueryBudget(limit, action)
+
     def pool_status(self, bind: str = "default") -> PoolStatus:
         """The pool snapshot of one engine of the current app. Does no I/O.
 
@@ -224,6 +258,24 @@ class PerfKit:
         :raises KeyError: No engine of that name is watched.
         """
         return get_state().monitors[bind].status()
+
+
+class QueryBudget(contextlib.ContextDecorator):
+    """What :meth:`PerfKit.query_budget` returns: a context manager and a decorator."""
+
+    def __init__(self, limit: int, action: BudgetAction | str | None) -> None:
+        self.limit = limit
+        self.action = None if action is None else BudgetAction(action)
+        self._blocks: list[t.ContextManager[None]] = []
+
+    def __enter__(self) -> None:
+        state = get_state()
+        block = state.profiler.budget(self.limit, self.action or state.config.query_budget_action)
+        self._blocks.append(block)
+        block.__enter__()
+
+    def __exit__(self, *exc: t.Any) -> None:
+        self._blocks.pop().__exit__(*exc)
 
 
 def _pool_timeout_handler(error: sa_exc.TimeoutError) -> t.Any:

@@ -293,6 +293,12 @@ def test_every_bind_has_its_own_checks(make_app: AppFactory, tmp_path: t.Any) ->
         PERFKIT_HEALTH_SHOW_DETAILS="always",
     )
     body = app.test_client().get("/health/ready").get_json()
-    assert set(body["checks"]) == {"db", "db:connections", "db.users", "db.users:connections"}
+    assert set(body["checks"]) == {
+        "db",
+        "db:connections",
+        "db.users",
+        "db.users:connections",
+        "profiling",
+    }
     engines = app.test_client().get("/health/database").get_json()["engines"]
     assert set(engines) == {"default", "users"}

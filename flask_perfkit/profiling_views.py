@@ -1,0 +1,126 @@
+"""The profiling endpoints of the health blueprint, under ``/health/profiling``.
+
+Everything they serve is detail: anonymous callers under ``when_authorized`` get the
+profiling status only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import typing as t
+
+from flask import Response
+from flask import request
+
+from ._state import PerfKitState
+from ._state import get_state
+from .checks import Status
+from .errors import InvalidParameter
+from .health import bp
+from .health import details_allowed
+from .health import health_response
+from .health import require_admin
+from .report import SORT_KEYS
+from .report import build_report
+from .report import profiling_status
+from .report import top_patterns
+
+MAX_LIMIT = 1000
+
+
+def _limit(default: int) -> int:
+    raw = request.args.get("limit")
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise InvalidParameter(
+            f"'limit' must be a whole number from 1 to {MAX_LIMIT}.", param="limit"
+        )
+    return int(raw)
+
+
+def _state_and_status() -> tuple[PerfKitState, Status]:
+    state = get_state()
+    profiler = state.profiler
+    status = profiling_status(profiler.summary(), len(profiler.suspects()))
+    return state, status
+
+
+def _answer(status: Status, body: t.Callable[[PerfKitState], dict[str, t.Any]]) -> Response:
+    state = get_state()
+    if not details_allowed():
+        return health_response({"status": status.value}, status)
+    return health_response({"status": status.value, **body(state), "pid": os.getpid()}, status)
+
+
+@bp.get("/profiling", endpoint="profiling")
+def profiling() -> Response:
+    """The report: summary, top patterns, slow queries, N+1 suspects, recommendations."""
+    state, status = _state_and_status()
+    if not details_allowed():
+        return health_response({"status": status.value}, status)
+    report = build_report(state.profiler, state.monitors.values())
+    return health_response({**report, "pid": os.getpid()}, status)
+
+
+@bp.get("/profiling/queries", endpoint="profiling_queries")
+def profiling_queries() -> Response:
+    """Per-pattern statistics; ``limit`` (1-1000, default 50) and ``sort``."""
+    sort = request.args.get("sort", "total")
+    if sort not in SORT_KEYS:
+        allowed = ", ".join(SORT_KEYS)
+        raise InvalidParameter(f"'sort' must be one of {allowed}.", param="sort")
+    limit = _limit(50)
+    _, status = _state_and_status()
+    return _answer(
+        status,
+        lambda state: {
+            "sort": sort,
+            "queries": [dataclasses.asdict(p) for p in top_patterns(state.profiler, sort, limit)],
+        },
+    )
+
+
+@bp.get("/profiling/slow-queries", endpoint="profiling_slow_queries")
+def profiling_slow_queries() -> Response:
+    """Recent slow executions, newest first; ``limit`` and ``min_ms``."""
+    limit = _limit(50)
+    raw = request.args.get("min_ms", "0")
+    try:
+        min_ms = float(raw)
+    except ValueError:
+        min_ms = -1.0
+    if not 0 <= min_ms < 10**9:
+        raise InvalidParameter(
+            "'min_ms' must be a number of milliseconds, 0 or more.", param="min_ms"
+        )
+    _, status = _state_and_status()
+    return _answer(
+        status,
+        lambda state: {
+            "slow_queries": [
+                dataclasses.asdict(s)
+                for s in state.profiler.slow_queries()
+                if s.duration_ms >= min_ms
+            ][:limit]
+        },
+    )
+
+
+@bp.get("/profiling/n-plus-one", endpoint="profiling_n_plus_one")
+def profiling_n_plus_one() -> Response:
+    """The N+1 suspects."""
+    _, status = _state_and_status()
+    return _answer(
+        status,
+        lambda state: {"n_plus_one": [dataclasses.asdict(s) for s in state.profiler.suspects()]},
+    )
+
+
+@bp.post("/profiling/reset", endpoint="profiling_reset")
+@require_admin
+def profiling_reset() -> Response:
+    """Forget every query statistic of this process. Admin only."""
+    get_state().profiler.reset()
+    return health_response({"status": "pass", "reset": True, "pid": os.getpid()}, Status.PASS)

@@ -1,0 +1,128 @@
+"""The profiling report: a summary, the costliest patterns, slow queries, N+1 and advice."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+from .checks import CheckResult
+from .checks import Status
+from .database import Recommendation
+from .pool import EngineMonitor
+from .profiler import PatternStats
+from .profiler import QueryProfiler
+
+#: Share of slow statements above which profiling warns.
+SLOW_SHARE_WARN = 10.0
+#: Share of database time one pattern may take before it is called out.
+DOMINANT_SHARE = 0.5
+
+SORT_KEYS: dict[str, t.Callable[[PatternStats], float]] = {
+    "total": lambda p: p.total_ms,
+    "mean": lambda p: p.mean_ms,
+    "calls": lambda p: p.calls,
+    "p95": lambda p: p.p95_ms,
+    "max": lambda p: p.max_ms,
+}
+
+
+def top_patterns(
+    profiler: QueryProfiler, sort: str = "total", limit: int = 10
+) -> list[PatternStats]:
+    """The patterns with the highest ``sort`` value (``total``, ``mean``, ``calls``, ``p95``,
+    ``max``)."""
+    return sorted(profiler.patterns(), key=SORT_KEYS[sort], reverse=True)[:limit]
+
+
+def profiling_status(summary: t.Mapping[str, t.Any], suspects: int) -> Status:
+    """``warn`` when more than 10 % of statements are slow or N+1 suspects exist."""
+    if summary["slow_percentage"] > SLOW_SHARE_WARN or suspects:
+        return Status.WARN
+    return Status.PASS
+
+
+def recommendations(
+    profiler: QueryProfiler, monitors: t.Iterable[EngineMonitor]
+) -> list[Recommendation]:
+    """Advice drawn from the query statistics and the pools."""
+    summary = profiler.summary()
+    advice: list[Recommendation] = []
+    share = summary["slow_percentage"]
+    if share > SLOW_SHARE_WARN:
+        advice.append(
+            Recommendation(
+                "critical" if share > 25 else "warning",
+                f"{share}% of statements take {profiler.config.slow_query * 1000:g} ms or more."
+                " Look at the slowest patterns' plans (EXPLAIN ANALYZE) for missing indexes.",
+            )
+        )
+    for suspect in profiler.suspects()[:5]:
+        advice.append(
+            Recommendation(
+                "warning",
+                f"{suspect.endpoint!r} ran {suspect.query!r} {suspect.count} times in one"
+                f" request. {suspect.hint}",
+            )
+        )
+    patterns = profiler.patterns()
+    total = sum(p.total_ms for p in patterns)
+    if patterns and total > 0:
+        top = max(patterns, key=lambda p: p.total_ms)
+        if top.total_ms / total >= DOMINANT_SHARE and len(patterns) > 1:
+            advice.append(
+                Recommendation(
+                    "info",
+                    f"One pattern takes {top.total_ms / total:.0%} of database time:"
+                    f" {top.query!r}. Index it, or cache its results.",
+                )
+            )
+    if summary["errors"]:
+        advice.append(
+            Recommendation(
+                "warning", f"{summary['errors']} statement(s) failed since {summary['since']}."
+            )
+        )
+    for monitor in monitors:
+        status = monitor.status()
+        if status.utilization is not None and status.utilization >= 0.7:
+            advice.append(
+                Recommendation(
+                    "warning",
+                    f"The pool of {monitor.name!r} is {status.utilization:.0%} used: slow"
+                    " statements hold connections longer, so fixing them relieves the pool.",
+                )
+            )
+    return advice
+
+
+def build_report(
+    profiler: QueryProfiler, monitors: t.Iterable[EngineMonitor], limit: int = 10
+) -> dict[str, t.Any]:
+    """The whole profiling report as JSON-ready data."""
+    summary = profiler.summary()
+    suspects = profiler.suspects()
+    return {
+        "status": profiling_status(summary, len(suspects)).value,
+        "summary": summary,
+        "top_patterns": [dataclasses.asdict(p) for p in top_patterns(profiler, limit=limit)],
+        "slow_queries": [dataclasses.asdict(s) for s in profiler.slow_queries()[:limit]],
+        "n_plus_one": [dataclasses.asdict(s) for s in suspects],
+        "recommendations": [dataclasses.asdict(r) for r in recommendations(profiler, monitors)],
+    }
+
+
+def profiling_check(profiler: QueryProfiler) -> t.Callable[[], CheckResult]:
+    """The non-critical health check of the query statistics; does no I/O."""
+
+    def check() -> CheckResult:
+        summary = profiler.summary()
+        suspects = len(profiler.suspects())
+        status = profiling_status(summary, suspects)
+        output = None
+        if status is Status.WARN:
+            output = f"{summary['slow_percentage']}% slow statements, {suspects} N+1 suspect(s)"
+        return CheckResult(
+            status, output=output, observed_value=summary["slow_percentage"], observed_unit="%"
+        )
+
+    return check
