@@ -9,6 +9,7 @@ from flask import Blueprint
 from flask import abort
 from flask import request
 from flask import url_for
+from sqlalchemy.orm import joinedload
 
 from flask_perfkit import InvalidParameter
 
@@ -41,7 +42,10 @@ def index() -> dict[str, t.Any]:
             "clients": url_for("api.clients"),
             "projects": url_for("api.projects"),
             "posts": url_for("api.posts"),
+            "projects_with_clients_lazy": url_for("api.projects_with_clients_lazy"),
+            "projects_with_clients": url_for("api.projects_with_clients"),
             "health": url_for("perfkit.live"),
+            "profiling": url_for("perfkit.profiling"),
             "ready": url_for("perfkit.ready"),
             "database": url_for("perfkit.database"),
             "database_events": url_for("perfkit.database_events"),
@@ -67,6 +71,21 @@ def client(client_id: int) -> dict[str, t.Any]:
 def projects() -> dict[str, t.Any]:
     rows = db.session.scalars(sa.select(Project).order_by(Project.id)).all()
     return {"items": [p.to_dict() for p in rows]}
+
+
+@bp.get("/projects/with-clients-lazy")
+def projects_with_clients_lazy() -> dict[str, t.Any]:
+    """Each project's client loaded lazily: one query per distinct client, an N+1."""
+    rows = db.session.scalars(sa.select(Project).order_by(Project.id)).all()
+    return {"items": [{**p.to_dict(), "client": p.client.name} for p in rows]}
+
+
+@bp.get("/projects/with-clients")
+def projects_with_clients() -> dict[str, t.Any]:
+    """The same data with the clients joined in: one query."""
+    query = sa.select(Project).options(joinedload(Project.client)).order_by(Project.id)
+    rows = db.session.scalars(query).all()
+    return {"items": [{**p.to_dict(), "client": p.client.name} for p in rows]}
 
 
 @bp.get("/projects/<int:project_id>")

@@ -137,6 +137,10 @@ class PerfKit:
         if sa_exc.TimeoutError not in app.error_handler_spec[None][None]:
             app.register_error_handler(sa_exc.TimeoutError, _pool_timeout_handler)
 
+        from .cli import cli
+
+        app.cli.add_command(cli)
+
         if cfg.health_url_prefix is not None:
             from . import profiling_views  # noqa: F401  (adds its routes to the blueprint)
             from .health import bp

@@ -66,3 +66,15 @@ def test_health_endpoints_are_mounted(example_client: FlaskClient) -> None:
     assert database["status"] == "pass"
     assert database["engines"]["default"]["pool"]["pool_class"] == "QueuePool"
     assert database["engines"]["default"]["pool"]["size"] == 20
+
+
+def test_the_lazy_view_is_an_n_plus_one_suspect_and_its_twin_is_not(
+    example_client: FlaskClient,
+) -> None:
+    lazy = example_client.get("/projects/with-clients-lazy").get_json()["items"]
+    eager = example_client.get("/projects/with-clients").get_json()["items"]
+    assert lazy == eager
+    suspects = example_client.get("/health/profiling/n-plus-one").get_json()["n_plus_one"]
+    assert [s["endpoint"] for s in suspects] == ["api.projects_with_clients_lazy"]
+    assert "clients" in suspects[0]["query"]
+    assert suspects[0]["count"] == 20

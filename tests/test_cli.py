@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from werkzeug.serving import make_server
+
+from tests.conftest import AppFactory
+from tests.conftest import free_port
+
+TOKEN = "cli-token"
+
+
+@pytest.fixture
+def served(make_app: AppFactory) -> Iterator[tuple[Flask, SQLAlchemy, str]]:
+    app, db, _ = make_app("sqlite://", PERFKIT_ADMIN_TOKEN=TOKEN, PERFKIT_SLOW_QUERY_MS=0)
+
+    @app.get("/work")
+    def work() -> str:
+        with db.engine.connect() as conn:
+            for i in range(6):
+                conn.execute(sa.text("SELECT :i AS value"), {"i": i})
+        return "ok"
+
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield app, db, f"http://127.0.0.1:{port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+def test_report_prints_tables_from_a_running_instance(
+    served: tuple[Flask, SQLAlchemy, str],
+) -> None:
+    app, _, url = served
+    client = app.test_client()
+    for _ in range(2):
+        client.get("/work")
+    result = app.test_cli_runner().invoke(args=["perfkit", "report", "--url", url])
+    assert result.exit_code == 0, result.output
+    assert "Top patterns by total time" in result.output
+    assert "SELECT ? AS value" in result.output
+    assert "N+1 suspects" in result.output
+    assert "Recent slow queries" in result.output
+
+
+def test_report_as_json(served: tuple[Flask, SQLAlchemy, str]) -> None:
+    app, _, url = served
+    app.test_client().get("/work")
+    result = app.test_cli_runner().invoke(args=["perfkit", "report", "--url", url, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["summary"]["total_queries"] == 6
+
+
+def test_report_without_a_valid_token_explains(served: tuple[Flask, SQLAlchemy, str]) -> None:
+    app, _, url = served
+    app.config["PERFKIT_ADMIN_TOKEN"] = None
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["perfkit", "report", "--url", url, "--token", "wrong"])
+    assert result.exit_code == 1
+    assert "without details" in result.output
+
+
+def test_report_when_nothing_listens_is_a_clear_error(make_app: AppFactory) -> None:
+    app, _, _ = make_app()
+    result = app.test_cli_runner().invoke(
+        args=["perfkit", "report", "--url", f"http://127.0.0.1:{free_port()}", "--timeout", "1"]
+    )
+    assert result.exit_code == 1
+    assert "Could not reach" in result.output
+    assert "Traceback" not in result.output
