@@ -21,7 +21,9 @@ from flask_perfkit import QueryBudgetExceeded
 from flask_perfkit.profiler import PatternStats
 from flask_perfkit.signals import n_plus_one
 from flask_perfkit.signals import slow_query
+from tests.conftest import POSTGRES_URL
 from tests.conftest import AppFactory
+from tests.conftest import require
 
 SECRET = "s3cr3t-pii"
 TOKEN = "admin-token"
@@ -440,3 +442,62 @@ def test_reset_and_reads_while_recording(make_app: AppFactory) -> None:
         with db.engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
         assert perfkit.profiler.summary()["total_queries"] == 1
+
+
+def test_plain_engines_and_binds_are_profiled(make_app: AppFactory, tmp_path: t.Any) -> None:
+    engine = sa.create_engine("sqlite://")
+    app = Flask(__name__)
+    perfkit = PerfKit(app, engine=engine)
+    with app.app_context(), engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+        assert perfkit.profiler.summary()["total_queries"] == 1
+
+    app, db, perfkit = make_app(
+        f"sqlite:///{tmp_path / 'a.db'}", SQLALCHEMY_BINDS={"users": "sqlite://"}
+    )
+    with app.app_context():
+        for engine in db.engines.values():
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        assert perfkit.profiler.summary()["total_queries"] == 2
+
+
+def test_a_request_longer_than_one_batch_keeps_its_n_plus_one_count(
+    make_app: AppFactory,
+) -> None:
+    app, db, perfkit = make_app("sqlite://", PERFKIT_HEALTH_SHOW_DETAILS="always")
+
+    @app.get("/many")
+    def many() -> str:
+        with db.engine.connect() as conn:
+            for i in range(5000):
+                conn.execute(sa.text("SELECT :i"), {"i": i})
+        return "ok"
+
+    client = app.test_client()
+    assert client.get("/many").status_code == 200
+    suspects = client.get("/health/profiling/n-plus-one").get_json()["n_plus_one"]
+    assert suspects[0]["count"] == 5000
+    with app.app_context():
+        assert perfkit.profiler.summary()["total_queries"] == 5000
+
+
+def test_pre_ping_after_a_server_side_disconnect_is_quiet_and_uncounted(
+    make_app: AppFactory,
+) -> None:
+    require("PostgreSQL", POSTGRES_URL)
+    app, db, perfkit = make_app(POSTGRES_URL)
+    with app.app_context():
+        engine = db.engine
+        with engine.connect() as conn:
+            pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+        killer = sa.create_engine(POSTGRES_URL, poolclass=sa.pool.NullPool)
+        with killer.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        killer.dispose()
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+        summary = perfkit.profiler.summary()
+        assert summary["total_queries"] == 2
+        assert summary["errors"] == 0
+        assert perfkit.pool_status().checked_out == 0
