@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from . import signals
+from .cache import MISS
+from .cache import Tier
+from .cache import cache_long
+from .cache import cache_medium
+from .cache import cache_short
+from .cache import cached
 from .checks import CheckResult
 from .checks import HealthCheck
 from .checks import Status
@@ -16,6 +22,7 @@ from .errors import InvalidParameter
 from .errors import NotInitializedError
 from .errors import PerfKitError
 from .errors import QueryBudgetExceeded
+from .errors import UnkeyableArgument
 from .extension import PerfKit
 from .health import require_admin
 from .pool import PoolStatus
@@ -23,6 +30,7 @@ from .pool import PoolStatus
 __version__ = "0.1.0"
 
 __all__ = [
+    "MISS",
     "APIError",
     "CheckResult",
     "ConfigError",
@@ -38,6 +46,12 @@ __all__ = [
     "QueryBudgetExceeded",
     "ShowDetails",
     "Status",
+    "Tier",
+    "UnkeyableArgument",
+    "cache_long",
+    "cache_medium",
+    "cache_short",
+    "cached",
     "require_admin",
     "signals",
 ]

@@ -22,6 +22,7 @@ from .profiler import QueryProfiler
 from .report import profiling_check
 
 if t.TYPE_CHECKING:
+    from .cache import TieredCache
     from .extension import PerfKit
 
 
@@ -53,6 +54,9 @@ class PerfKitState:
         self.runner = CheckRunner(config.health_check_ttl, app_context)
         #: The app's query statistics.
         self.profiler = QueryProfiler(config, app)
+        #: The app's tiered cache; its backend is set by :meth:`.PerfKit.init_app`.
+        self.cache: TieredCache | None = None
+        self.cache_check: HealthCheck | None = None
         self.profiling_check = HealthCheck(
             "profiling", profiling_check(self.profiler), critical=False, component_type="system"
         )
@@ -79,8 +83,16 @@ class PerfKitState:
             return [check for pair in self._builtin_checks.values() for check in pair]
 
     def all_checks(self) -> list[HealthCheck]:
-        """Every check: the databases', profiling, then the app's."""
-        return [*self.database_checks(), self.profiling_check, *self.extra_checks.values()]
+        """Every check: the databases', the cache's, profiling, then the app's.
+
+        An app check with the name of a built-in check replaces it.
+        """
+        builtin = [*self.database_checks(), self.profiling_check]
+        if self.cache_check is not None:
+            builtin.insert(-1, self.cache_check)
+        checks = {check.name: check for check in builtin}
+        checks.update(self.extra_checks)
+        return list(checks.values())
 
     def count_checkout_timeout(self) -> None:
         """Count a request that waited out the pool timeout."""

@@ -64,9 +64,7 @@ def format_report(report: t.Mapping[str, t.Any]) -> str:
     if report["slow_queries"]:
         lines += ["", "Recent slow queries", f"{'ms':>9}  {'endpoint':<20} query"]
         for s in report["slow_queries"]:
-            lines.append(
-                f"{s['duration_ms']:>9.1f}  {s['endpoint']!s:<20} {_cut(s['query'], 70)}"
-            )
+            lines.append(f"{s['duration_ms']:>9.1f}  {s['endpoint']!s:<20} {_cut(s['query'], 70)}")
     if report["n_plus_one"]:
         lines += ["", "N+1 suspects", f"{'count':>6}  {'endpoint':<20} query"]
         for s in report["n_plus_one"]:

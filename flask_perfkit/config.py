@@ -27,6 +27,14 @@ class ConfigKey:
     MAX_PATTERNS = "PERFKIT_MAX_PATTERNS"
     N_PLUS_ONE_THRESHOLD = "PERFKIT_N_PLUS_ONE_THRESHOLD"
     QUERY_BUDGET_ACTION = "PERFKIT_QUERY_BUDGET_ACTION"
+    CACHE_SHORT_TIMEOUT = "PERFKIT_CACHE_SHORT_TIMEOUT"
+    CACHE_MEDIUM_TIMEOUT = "PERFKIT_CACHE_MEDIUM_TIMEOUT"
+    CACHE_LONG_TIMEOUT = "PERFKIT_CACHE_LONG_TIMEOUT"
+    CACHE_KEY_PREFIX = "PERFKIT_CACHE_KEY_PREFIX"
+    CACHE_LOCK_TIMEOUT = "PERFKIT_CACHE_LOCK_TIMEOUT"
+    CACHE_BREAKER_FAILURES = "PERFKIT_CACHE_BREAKER_FAILURES"
+    CACHE_BREAKER_SECONDS = "PERFKIT_CACHE_BREAKER_SECONDS"
+    CACHE_SOCKET_TIMEOUT = "PERFKIT_CACHE_SOCKET_TIMEOUT"
     HEALTH_URL_PREFIX = "PERFKIT_HEALTH_URL_PREFIX"
     HEALTH_TIMEOUT = "PERFKIT_HEALTH_TIMEOUT"
     HEALTH_CHECK_TTL = "PERFKIT_HEALTH_CHECK_TTL"
@@ -64,6 +72,14 @@ DEFAULTS: Mapping[str, t.Any] = {
     ConfigKey.MAX_PATTERNS: 1000,
     ConfigKey.N_PLUS_ONE_THRESHOLD: 5,
     ConfigKey.QUERY_BUDGET_ACTION: BudgetAction.RAISE.value,
+    ConfigKey.CACHE_SHORT_TIMEOUT: 300,
+    ConfigKey.CACHE_MEDIUM_TIMEOUT: 600,
+    ConfigKey.CACHE_LONG_TIMEOUT: 3600,
+    ConfigKey.CACHE_KEY_PREFIX: "perfkit:",
+    ConfigKey.CACHE_LOCK_TIMEOUT: 10.0,
+    ConfigKey.CACHE_BREAKER_FAILURES: 3,
+    ConfigKey.CACHE_BREAKER_SECONDS: 5.0,
+    ConfigKey.CACHE_SOCKET_TIMEOUT: 0.25,
     ConfigKey.HEALTH_URL_PREFIX: "/health",
     ConfigKey.HEALTH_TIMEOUT: 0.8,
     ConfigKey.HEALTH_CHECK_TTL: 1.0,
@@ -92,6 +108,14 @@ class PerfKitConfig:
     max_patterns: int
     n_plus_one_threshold: int
     query_budget_action: BudgetAction
+    cache_short_timeout: int
+    cache_medium_timeout: int
+    cache_long_timeout: int
+    cache_key_prefix: str
+    cache_lock_timeout: float
+    cache_breaker_failures: int
+    cache_breaker_seconds: float
+    cache_socket_timeout: float
     health_url_prefix: str | None
     health_timeout: float
     health_check_ttl: float
@@ -212,6 +236,13 @@ def resolve(config: Mapping[str, t.Any]) -> PerfKitConfig:
             f"{ConfigKey.QUERY_BUDGET_ACTION} must be 'raise' or 'log', got {action!r}."
         ) from None
 
+    key_prefix = config[ConfigKey.CACHE_KEY_PREFIX]
+    if not isinstance(key_prefix, str) or not key_prefix or any(c in key_prefix for c in "*?[]"):
+        raise ConfigError(
+            f"{ConfigKey.CACHE_KEY_PREFIX} must be a non-empty string without * ? [ ], so"
+            f" clearing the cache can never match keys that are not PerfKit's, got {key_prefix!r}."
+        )
+
     health_timeout = _seconds(config, ConfigKey.HEALTH_TIMEOUT)
     if health_timeout > 60:
         raise ConfigError(
@@ -234,6 +265,16 @@ def resolve(config: Mapping[str, t.Any]) -> PerfKitConfig:
         max_patterns=_int(config, ConfigKey.MAX_PATTERNS, 1, "of 1 or more"),
         n_plus_one_threshold=_int(config, ConfigKey.N_PLUS_ONE_THRESHOLD, 2, "of 2 or more"),
         query_budget_action=budget_action,
+        cache_short_timeout=_int(config, ConfigKey.CACHE_SHORT_TIMEOUT, 1, "of seconds, 1 or more"),
+        cache_medium_timeout=_int(
+            config, ConfigKey.CACHE_MEDIUM_TIMEOUT, 1, "of seconds, 1 or more"
+        ),
+        cache_long_timeout=_int(config, ConfigKey.CACHE_LONG_TIMEOUT, 1, "of seconds, 1 or more"),
+        cache_key_prefix=key_prefix,
+        cache_lock_timeout=_seconds(config, ConfigKey.CACHE_LOCK_TIMEOUT),
+        cache_breaker_failures=_int(config, ConfigKey.CACHE_BREAKER_FAILURES, 1, "of 1 or more"),
+        cache_breaker_seconds=_seconds(config, ConfigKey.CACHE_BREAKER_SECONDS, allow_zero=True),
+        cache_socket_timeout=_seconds(config, ConfigKey.CACHE_SOCKET_TIMEOUT),
         health_url_prefix=prefix.rstrip("/") or "/" if prefix is not None else None,
         health_timeout=health_timeout,
         health_check_ttl=_seconds(config, ConfigKey.HEALTH_CHECK_TTL, allow_zero=True),

@@ -147,3 +147,7 @@ class QueryBudgetExceeded(PerfKitError):
         self.limit = limit
         self.count = count
         self.patterns = patterns
+
+
+class UnkeyableArgument(PerfKitError, TypeError):
+    """A cached function was called with an argument that has no stable cache key."""

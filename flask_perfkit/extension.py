@@ -11,12 +11,14 @@ import sqlalchemy.exc as sa_exc
 from flask import Flask
 from flask import current_app
 from flask import has_app_context
+from flask_caching import Cache
 from flask_sqlalchemy import SQLAlchemy
 
 from . import config as _config
 from . import pool as _pool
 from ._state import PerfKitState
 from ._state import get_state
+from .cache import TieredCache
 from .checks import CheckFunction
 from .checks import HealthCheck
 from .config import BudgetAction
@@ -44,6 +46,8 @@ class PerfKit:
     :param app: Call :meth:`init_app` on this app.
     :param db: The Flask-SQLAlchemy extension whose engines PerfKit configures and watches.
     :param engine: A plain SQLAlchemy engine to configure and watch instead of ``db``.
+    :param cache: The Flask-Caching extension whose backend the tiered cache uses. Without
+        one, PerfKit makes one from the ``CACHE_*`` config, with ``SimpleCache`` by default.
     :param authorize: Called with no arguments inside a request; returns whether the request
         may see health details and use admin endpoints. The ``PERFKIT_ADMIN_TOKEN`` bearer
         token is accepted as well.
@@ -57,10 +61,12 @@ class PerfKit:
         *,
         db: SQLAlchemy | None = None,
         engine: sa.Engine | None = None,
+        cache: Cache | None = None,
         authorize: t.Callable[[], bool] | None = None,
     ) -> None:
         self.db = db
         self.engine = engine
+        self.cache_extension = cache
         self._authorize = authorize
         self._states: WeakKeyDictionary[Flask, PerfKitState] = WeakKeyDictionary()
         self._checks: dict[str, HealthCheck] = {}
@@ -84,6 +90,7 @@ class PerfKit:
         *,
         db: SQLAlchemy | None = None,
         engine: sa.Engine | None = None,
+        cache: Cache | None = None,
     ) -> None:
         """Register PerfKit on ``app``.
 
@@ -101,6 +108,8 @@ class PerfKit:
         :param db: The Flask-SQLAlchemy extension; defaults to the one given to the
             constructor.
         :param engine: A plain engine to use instead of ``db``.
+        :param cache: The Flask-Caching extension; defaults to the one given to the
+            constructor, or one PerfKit creates.
         :raises RuntimeError: PerfKit is already registered on this app.
         :raises ConfigError: A ``PERFKIT_*`` value is invalid, or both ``db`` and ``engine``
             were given.
@@ -130,6 +139,8 @@ class PerfKit:
             _pool.apply_to_engine(engine, cfg.engine_options(), (), _ENGINE_FIX)
             state.add_monitor("default", engine)
 
+        self._wire_cache(app, cache if cache is not None else self.cache_extension, state)
+
         # First, so statements run by other before_request functions are collected too.
         app.before_request_funcs.setdefault(None, []).insert(0, state.profiler.start_request)
         app.teardown_request(state.profiler.end_request)
@@ -142,7 +153,8 @@ class PerfKit:
         app.cli.add_command(cli)
 
         if cfg.health_url_prefix is not None:
-            from . import profiling_views  # noqa: F401  (adds its routes to the blueprint)
+            from . import cache_views  # noqa: F401  (adds its routes to the blueprint)
+            from . import profiling_views  # noqa: F401
             from .health import bp
 
             app.register_blueprint(bp, url_prefix=cfg.health_url_prefix)
@@ -178,6 +190,40 @@ class PerfKit:
             )
         if binds:
             app.config["SQLALCHEMY_BINDS"] = binds
+
+    @staticmethod
+    def _wire_cache(app: Flask, cache: Cache | None, state: PerfKitState) -> None:
+        from .cache import TieredCache
+        from .cache_views import cache_check
+
+        app.config.setdefault("CACHE_TYPE", "SimpleCache")
+        kind = str(app.config["CACHE_TYPE"]).lower()
+        if "redis" in kind or "valkey" in kind:
+            # Short timeouts, so a black-holed server cannot hold a request for long.
+            options = dict(app.config.get("CACHE_OPTIONS") or {})
+            options.setdefault("socket_timeout", state.config.cache_socket_timeout)
+            options.setdefault("socket_connect_timeout", state.config.cache_socket_timeout)
+            app.config["CACHE_OPTIONS"] = options
+        if cache is None:
+            cache = Cache()
+            cache.init_app(app)
+        extension = cache
+
+        def backend() -> t.Any:
+            return app.extensions["cache"][extension]
+
+        state.cache = TieredCache(state.config, backend, app)
+        state.cache_check = HealthCheck(
+            "cache", cache_check(state.cache), critical=False, component_type="datastore"
+        )
+
+    @property
+    def cache(self) -> TieredCache:
+        """The tiered cache of the current app: ``invalidate``, ``stats``, ``get``, ``set``."""
+        cache = get_state().cache
+        if cache is None:
+            raise RuntimeError("The tiered cache is off: PERFKIT_ENABLED is False.")
+        return cache
 
     @staticmethod
     def _user_options(app: Flask, key: str | None) -> t.Collection[str]:

@@ -298,6 +298,7 @@ def test_every_bind_has_its_own_checks(make_app: AppFactory, tmp_path: t.Any) ->
         "db:connections",
         "db.users",
         "db.users:connections",
+        "cache",
         "profiling",
     }
     engines = app.test_client().get("/health/database").get_json()["engines"]

@@ -1,0 +1,542 @@
+"""Tiered cache decorators on the app's Flask-Caching backend.
+
+A hit costs one backend ``get``. Values are stored in a small envelope, so a cached ``None``
+is a hit and a value someone else wrote under the key (or a corrupt one) is a miss. Backend
+failures never fail a call: the function runs uncached, the error is counted, logged at most
+once a minute per tier and signalled, and after a few failures in a row the backend is left
+alone for a short interval (a circuit breaker), so a black-holed Redis does not add its
+timeout to every request. Concurrent misses on one key compute once per process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import enum
+import functools
+import logging
+import threading
+import time
+import typing as t
+from time import perf_counter
+
+from flask import Flask
+from flask import current_app
+from flask import has_app_context
+from flask import has_request_context
+from flask import request
+
+from .cache_keys import ArgumentKey
+from .cache_keys import function_name
+from .checks import summarize_error
+from .signals import cache_error
+
+if t.TYPE_CHECKING:
+    from .config import PerfKitConfig
+
+logger = logging.getLogger("flask_perfkit")
+
+P = t.ParamSpec("P")
+R = t.TypeVar("R")
+
+_ENVELOPE = "pk1"
+#: Seconds between two log lines about one tier's backend errors.
+_LOG_INTERVAL = 60.0
+
+
+class Tier(enum.StrEnum):
+    """A cache tier; its time to live comes from ``PERFKIT_CACHE_<TIER>_TIMEOUT``."""
+
+    SHORT = "short"
+    MEDIUM = "medium"
+    LONG = "long"
+
+
+class _Miss:
+    def __repr__(self) -> str:
+        return "MISS"
+
+
+#: Returned by :meth:`TieredCache.get` when the key holds nothing usable.
+MISS: t.Final = _Miss()
+
+
+@dataclasses.dataclass
+class TierStats:
+    """Counts of one tier since start or the last reset."""
+
+    hits: int = 0
+    misses: int = 0
+    sets: int = 0
+    errors: int = 0
+    #: Seconds spent waiting on the backend.
+    backend_seconds: float = 0.0
+
+    @property
+    def hit_rate(self) -> float | None:
+        """``hits / (hits + misses)``, or ``None`` before any lookup."""
+        lookups = self.hits + self.misses
+        return round(self.hits / lookups, 4) if lookups else None
+
+    def to_dict(self) -> dict[str, t.Any]:
+        return {
+            "hits": self.hits,
+            "misses": self.misses,
+            "sets": self.sets,
+            "errors": self.errors,
+            "hit_rate": self.hit_rate,
+            "backend_ms": round(self.backend_seconds * 1000, 3),
+        }
+
+
+class TieredCache:
+    """The tiered cache of one app, on its Flask-Caching backend.
+
+    :param config: The app's configuration.
+    :param backend: Returns the cachelib backend object (``Cache.cache``); called once, on
+        first use, so a ``Cache`` may be initialised after PerfKit.
+    :param app: The app, the sender of signals.
+    """
+
+    def __init__(self, config: PerfKitConfig, backend: t.Callable[[], t.Any], app: Flask) -> None:
+        self.config = config
+        self._backend_getter = backend
+        self._backend: t.Any = None
+        self.prefix = config.cache_key_prefix
+        self.timeouts = {
+            Tier.SHORT: config.cache_short_timeout,
+            Tier.MEDIUM: config.cache_medium_timeout,
+            Tier.LONG: config.cache_long_timeout,
+        }
+        self._app = app
+        self._lock = threading.Lock()
+        self._stats = {tier: TierStats() for tier in Tier}
+        self._failures = 0
+        self._open_until = 0.0
+        self._last_log: dict[Tier, float] = {}
+        self._last_error: str | None = None
+        self._key_locks: dict[str, list[t.Any]] = {}
+
+    # -- the backend, guarded --------------------------------------------------------------
+
+    @property
+    def backend(self) -> t.Any:
+        """The cachelib backend object."""
+        if self._backend is None:
+            self._backend = self._backend_getter()
+        return self._backend
+
+    @property
+    def backend_name(self) -> str:
+        """The backend's class name, such as ``"SimpleCache"`` or ``"RedisCache"``."""
+        return type(self.backend).__name__
+
+    @property
+    def circuit_open(self) -> bool:
+        """Whether the backend is being left alone after repeated failures."""
+        return time.monotonic() < self._open_until
+
+    def _failed(self, tier: Tier, exc: BaseException) -> None:
+        summary = summarize_error(exc)
+        now = time.monotonic()
+        with self._lock:
+            self._stats[tier].errors += 1
+            self._failures += 1
+            self._last_error = summary
+            if self._failures >= self.config.cache_breaker_failures:
+                self._open_until = now + self.config.cache_breaker_seconds
+            should_log = now - self._last_log.get(tier, -_LOG_INTERVAL) >= _LOG_INTERVAL
+            if should_log:
+                self._last_log[tier] = now
+        if should_log:
+            logger.warning(
+                "The %s cache backend failed (%s); calls run uncached.", self.backend_name, summary
+            )
+        cache_error.send(self._app, tier=tier.value, error=summary)
+
+    def _succeeded(self) -> None:
+        if self._failures:
+            with self._lock:
+                self._failures = 0
+                self._open_until = 0.0
+
+    def get(self, key: str, tier: Tier = Tier.SHORT, *, count: bool = True) -> t.Any:
+        """The value under ``key``, or :data:`MISS`. Never raises a backend error.
+
+        :param count: Whether the lookup counts as a hit or miss of ``tier``.
+        """
+        stats = self._stats[tier] if count else TierStats()
+        if self._open_until and self.circuit_open:
+            with self._lock:
+                stats.misses += 1
+            return MISS
+        start = perf_counter()
+        try:
+            raw = self.backend.get(key)
+        except Exception as exc:
+            with self._lock:
+                stats.backend_seconds += perf_counter() - start
+            self._failed(tier, exc)
+            return MISS
+        hit = type(raw) is tuple and len(raw) == 2 and raw[0] == _ENVELOPE
+        with self._lock:
+            stats.backend_seconds += perf_counter() - start
+            if hit:
+                stats.hits += 1
+            else:
+                stats.misses += 1
+        if self._failures:
+            self._succeeded()
+        return raw[1] if hit else MISS
+
+    def set(self, key: str, value: t.Any, tier: Tier = Tier.SHORT) -> bool:
+        """Store ``value`` for the tier's time to live. Never raises a backend error."""
+        if self.circuit_open:
+            return False
+        stats = self._stats[tier]
+        start = perf_counter()
+        try:
+            ok = bool(self.backend.set(key, (_ENVELOPE, value), timeout=self.timeouts[tier]))
+        except Exception as exc:
+            self._failed(tier, exc)
+            return False
+        with self._lock:
+            stats.backend_seconds += perf_counter() - start
+            stats.sets += 1
+        self._succeeded()
+        return ok
+
+    def delete(self, key: str) -> bool:
+        """Remove ``key``. Never raises a backend error."""
+        try:
+            return bool(self.backend.delete(key))
+        except Exception as exc:
+            self._failed(Tier.SHORT, exc)
+            return False
+
+    @contextlib.contextmanager
+    def key_lock(self, key: str) -> t.Iterator[bool]:
+        """Hold this process's lock of ``key``, waiting at most ``PERFKIT_CACHE_LOCK_TIMEOUT``.
+
+        Yields whether the lock was acquired.
+        """
+        with self._lock:
+            entry = self._key_locks.setdefault(key, [threading.Lock(), 0])
+            entry[1] += 1
+        lock: threading.Lock = entry[0]
+        acquired = lock.acquire(timeout=self.config.cache_lock_timeout)
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                lock.release()
+            with self._lock:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    self._key_locks.pop(key, None)
+
+    # -- keys and invalidation -------------------------------------------------------------
+
+    def key(self, tier: Tier, name: str, digest: str) -> str:
+        """``<prefix><tier>:<name>:<digest>``."""
+        return f"{self.prefix}{tier.value}:{name}:{digest}"
+
+    def _keys(self, match: t.Callable[[str], bool], pattern: str) -> list[str]:
+        backend = self.backend
+        client = getattr(backend, "_write_client", None)
+        if client is not None and hasattr(client, "scan_iter"):
+            outer = backend._get_prefix() if hasattr(backend, "_get_prefix") else ""
+            found = []
+            for raw in client.scan_iter(match=f"{outer}{pattern}", count=1000):
+                name = raw.decode() if isinstance(raw, bytes) else raw
+                found.append(name[len(outer) :])
+            return [k for k in found if match(k)]
+        store = getattr(backend, "_cache", None)
+        if isinstance(store, dict):
+            return [k for k in list(store) if isinstance(k, str) and match(k)]
+        raise NotImplementedError(
+            f"Invalidating by pattern needs a Redis, Valkey or SimpleCache backend, not"
+            f" {self.backend_name}; invalidate single calls with func.invalidate(*args)."
+        )
+
+    def _delete_all(self, keys: list[str]) -> int:
+        unlink = getattr(self.backend, "unlink", None)
+        deleted = 0
+        for start in range(0, len(keys), 500):
+            batch = keys[start : start + 500]
+            if unlink is not None:
+                deleted += int(unlink(*batch) or 0)
+            else:
+                deleted += sum(bool(self.backend.delete(k)) for k in batch)
+        return deleted
+
+    def invalidate(
+        self,
+        func: t.Callable[..., t.Any] | None = None,
+        *args: t.Any,
+        tier: Tier | str | None = None,
+        prefix: str | None = None,
+        **kwargs: t.Any,
+    ) -> int:
+        """Drop cached entries, and return how many were dropped.
+
+        - ``invalidate(tier="short")``: every entry of a tier;
+        - ``invalidate(prefix="clients")``: every entry whose name starts with ``clients``
+          (the ``key_prefix`` of a decorator, or a function's ``module.qualname``);
+        - ``invalidate(func)``: every entry of a decorated function;
+        - ``invalidate(func, *args, **kwargs)``: the entry of one call;
+        - ``invalidate()``: every entry PerfKit made, never anything else in the backend.
+
+        Redis and Valkey are walked with ``SCAN MATCH`` on PerfKit's prefix and cleaned with
+        ``UNLINK`` in batches; SimpleCache by its own keys. Errors are not raised: they are
+        counted and 0 is returned.
+        """
+        wanted_tier = None if tier is None else Tier(tier)
+        try:
+            if func is not None:
+                target = t.cast("CachedFunction[..., t.Any]", func)
+                if args or kwargs:
+                    return self.invalidate_call(target, args, kwargs)
+                head = f"{self.prefix}{target.cache_tier.value}:{target.cache_name}:"
+                return self._delete_all(self._keys(lambda k: k.startswith(head), f"{head}*"))
+            tier_part = wanted_tier.value if wanted_tier else "*"
+            name_part = f"{prefix}*" if prefix else "*"
+            pattern = f"{self.prefix}{tier_part}:{name_part}"
+            start = len(self.prefix)
+
+            def match(key: str) -> bool:
+                if not key.startswith(self.prefix):
+                    return False
+                key_tier, _, rest = key[start:].partition(":")
+                if wanted_tier and key_tier != wanted_tier.value:
+                    return False
+                return prefix is None or rest.startswith(prefix)
+
+            return self._delete_all(self._keys(match, pattern))
+        except NotImplementedError:
+            raise
+        except Exception as exc:
+            self._failed(wanted_tier or Tier.SHORT, exc)
+            return 0
+
+    def invalidate_call(
+        self, func: CachedFunction[..., t.Any], args: tuple[t.Any, ...], kwargs: dict[str, t.Any]
+    ) -> int:
+        """Drop the entry of one call of a decorated function; return 1 if there was one."""
+        return int(self.delete(func.make_cache_key(*args, **kwargs)))
+
+    # -- statistics ------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, dict[str, t.Any]]:
+        """Per tier: ``hits``, ``misses``, ``sets``, ``errors``, ``hit_rate``, ``backend_ms``."""
+        return {tier.value: stats.to_dict() for tier, stats in self._stats.items()}
+
+    def reset_stats(self) -> None:
+        """Set every tier's counts back to 0."""
+        with self._lock:
+            self._stats = {tier: TierStats() for tier in Tier}
+
+    def probe(self) -> float:
+        """Read a key straight from the backend, past the circuit breaker; return milliseconds.
+
+        A success closes the breaker, so the health check is also the breaker's probe.
+        """
+        start = perf_counter()
+        self.backend.get(f"{self.prefix}health-probe")
+        elapsed = (perf_counter() - start) * 1000
+        self._succeeded()
+        return round(elapsed, 3)
+
+    def backend_status(self) -> dict[str, t.Any]:
+        """The backend's class, whether the breaker is open, and the last error summary."""
+        return {
+            "backend": self.backend_name,
+            "circuit_open": self.circuit_open,
+            "last_error": self._last_error,
+        }
+
+
+class CachedFunction(t.Protocol[P, R]):
+    """A function decorated by a tier decorator."""
+
+    cache_tier: Tier
+    cache_name: str
+    __wrapped__: t.Callable[P, R]
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
+
+    def uncached(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Call the function without the cache."""
+        ...
+
+    def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> int:
+        """Drop the entry of these arguments, or every entry of the function without any."""
+        ...
+
+    def make_cache_key(self, *args: P.args, **kwargs: P.kwargs) -> str:
+        """The key these arguments are cached under in the current app."""
+        ...
+
+    def cache_timeout(self) -> int:
+        """The tier's time to live in the current app, in seconds."""
+        ...
+
+
+def _current_cache() -> TieredCache | None:
+    if not has_app_context():
+        return None
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    ext = app.extensions.get("perfkit")
+    state = ext._states.get(app) if ext is not None else None
+    return state.cache if state is not None else None
+
+
+def _view_part(wrapper: t.Callable[..., t.Any]) -> t.Any:
+    if not has_request_context():
+        return None
+    if current_app.view_functions.get(request.endpoint or "") is not wrapper:
+        return None
+    return [request.path, sorted(request.args.items(multi=True))]
+
+
+def cached(
+    tier: Tier | str = Tier.SHORT,
+    *,
+    key_prefix: str | None = None,
+    unless: t.Callable[[], bool] | None = None,
+    vary_on: t.Callable[[], t.Any] | None = None,
+    invalidate_on: t.Iterable[type] = (),
+) -> t.Callable[[t.Callable[P, R]], CachedFunction[P, R]]:
+    """Cache a function's results in a tier.
+
+    :param tier: ``"short"``, ``"medium"`` or ``"long"``.
+    :param key_prefix: The name part of the keys; defaults to ``module.qualname``.
+    :param unless: When it returns true, the call bypasses the cache.
+    :param vary_on: Its return value joins the key, for example the current user's id.
+    :param invalidate_on: Model classes; a commit that inserts, updates or deletes their rows
+        drops this function's entries.
+    """
+    tier = Tier(tier)
+
+    def decorator(func: t.Callable[P, R]) -> CachedFunction[P, R]:
+        name = key_prefix or function_name(func)
+        arguments = ArgumentKey(func)
+
+        def make_key(cache: TieredCache, args: tuple[t.Any, ...], kwargs: dict[str, t.Any]) -> str:
+            extra = _view_part(wrapper)
+            if vary_on is not None:
+                extra = [extra, vary_on()]
+            return cache.key(tier, name, arguments.digest(args, kwargs, extra))
+
+        @functools.wraps(func)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            cache = _current_cache()
+            if cache is None or (unless is not None and unless()):
+                return func(*args, **kwargs)
+            key = make_key(cache, args, kwargs)
+            value = cache.get(key, tier)
+            if value is not MISS:
+                return t.cast(R, value)
+            with cache.key_lock(key) as locked:
+                if locked:
+                    value = cache.get(key, tier, count=False)
+                    if value is not MISS:
+                        return t.cast(R, value)
+                result = func(*args, **kwargs)
+                cache.set(key, result, tier)
+                return result
+
+        def make_cache_key(*args: P.args, **kwargs: P.kwargs) -> str:
+            cache = _current_cache()
+            if cache is None:
+                raise RuntimeError("Cache keys need an app context with PerfKit registered.")
+            return make_key(cache, args, kwargs)
+
+        def invalidate(*args: P.args, **kwargs: P.kwargs) -> int:
+            cache = _current_cache()
+            if cache is None:
+                return 0
+            target = t.cast("CachedFunction[..., t.Any]", wrapper)
+            if args or kwargs:
+                return cache.invalidate_call(target, args, kwargs)
+            return cache.invalidate(target)
+
+        def cache_timeout() -> int:
+            cache = _current_cache()
+            return 0 if cache is None else cache.timeouts[tier]
+
+        result = t.cast(t.Any, wrapper)
+        result.uncached = func
+        result.invalidate = invalidate
+        result.make_cache_key = make_cache_key
+        result.cache_tier = tier
+        result.cache_name = name
+        result.cache_timeout = cache_timeout
+        for model in invalidate_on:
+            register_invalidation(model, result)
+        return t.cast(CachedFunction[P, R], result)
+
+    return decorator
+
+
+_INVALIDATIONS: dict[type, list[CachedFunction[..., t.Any]]] = {}
+
+
+def register_invalidation(model: type, func: CachedFunction[..., t.Any]) -> None:
+    """Drop ``func``'s entries after commits that change rows of ``model``."""
+    _INVALIDATIONS.setdefault(model, []).append(func)
+    from . import _invalidation
+
+    _invalidation.listen()
+
+
+class _Decorate(t.Protocol):
+    def __call__(self, func: t.Callable[P, R], /) -> CachedFunction[P, R]: ...
+
+
+class _TierDecorator:
+    """Usable bare (``@cache_short``) or called (``@cache_short(key_prefix=...)``)."""
+
+    def __init__(self, tier: Tier) -> None:
+        self.tier = tier
+
+    @t.overload
+    def __call__(self, func: t.Callable[P, R], /) -> CachedFunction[P, R]: ...
+    @t.overload
+    def __call__(
+        self,
+        *,
+        key_prefix: str | None = ...,
+        unless: t.Callable[[], bool] | None = ...,
+        vary_on: t.Callable[[], t.Any] | None = ...,
+        invalidate_on: t.Iterable[type] = ...,
+    ) -> _Decorate: ...
+    def __call__(  # type: ignore[misc]  # accepts both forms; mypy misreads the keywords
+        self,
+        func: t.Any = None,
+        /,
+        *,
+        key_prefix: str | None = None,
+        unless: t.Callable[[], bool] | None = None,
+        vary_on: t.Callable[[], t.Any] | None = None,
+        invalidate_on: t.Iterable[type] = (),
+    ) -> t.Any:
+        decorator = cached(
+            self.tier,
+            key_prefix=key_prefix,
+            unless=unless,
+            vary_on=vary_on,
+            invalidate_on=invalidate_on,
+        )
+        return decorator if func is None else decorator(func)
+
+    def __repr__(self) -> str:
+        return f"cache_{self.tier.value}"
+
+
+#: Cache for ``PERFKIT_CACHE_SHORT_TIMEOUT`` (300 s by default).
+cache_short = _TierDecorator(Tier.SHORT)
+#: Cache for ``PERFKIT_CACHE_MEDIUM_TIMEOUT`` (600 s by default).
+cache_medium = _TierDecorator(Tier.MEDIUM)
+#: Cache for ``PERFKIT_CACHE_LONG_TIMEOUT`` (3600 s by default).
+cache_long = _TierDecorator(Tier.LONG)

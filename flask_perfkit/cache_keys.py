@@ -1,0 +1,107 @@
+"""Stable cache keys from a function's arguments.
+
+Arguments are bound to the signature with defaults applied, so ``f(1, b=2)`` and
+``f(a=1, b=2)`` share a key while ``f(1)`` and ``f(1, None)`` do not (unless ``None`` is the
+default). Each value is encoded canonically (type-tagged JSON, dict keys sorted) and the whole
+is hashed with BLAKE2, so the key is the same in every process, whatever ``PYTHONHASHSEED``.
+``repr()`` and ``hash()`` are never used: an object with no stable identity raises
+:exc:`~flask_perfkit.errors.UnkeyableArgument` instead of being keyed by its address.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import enum
+import hashlib
+import inspect
+import json
+import typing as t
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+from sqlalchemy.exc import NoInspectionAvailable
+
+from .errors import UnkeyableArgument
+
+#: Argument types left out of keys: they say where to read, not what.
+SKIPPED_TYPES: tuple[type, ...] = (
+    orm.Session,
+    orm.scoped_session,
+    sa.Engine,
+    sa.Connection,
+)
+
+
+def _encode(value: t.Any, name: str) -> t.Any:
+    if isinstance(value, enum.Enum):
+        return ["enum", _qualname(type(value)), _encode(value.value, name)]
+    if value is None or isinstance(value, bool | str | int):
+        return value
+    if isinstance(value, float):
+        return ["float", repr(value)]
+    if isinstance(value, list | tuple):
+        return ["seq", [_encode(v, name) for v in value]]
+    if isinstance(value, dict):
+        items = [[_encode(k, name), _encode(v, name)] for k, v in value.items()]
+        return ["map", sorted(items, key=json.dumps)]
+    if isinstance(value, set | frozenset):
+        return ["set", sorted((_encode(v, name) for v in value), key=json.dumps)]
+    if isinstance(value, bytes):
+        return ["bytes", value.hex()]
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return [type(value).__name__, value.isoformat()]
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return [type(value).__name__, str(value)]
+    cache_key = getattr(value, "__cache_key__", None)
+    if callable(cache_key):
+        return ["obj", _qualname(type(value)), _encode(cache_key(), name)]
+    try:
+        instance_state = sa.inspect(value)
+    except NoInspectionAvailable:
+        instance_state = None
+    identity = getattr(instance_state, "identity", None)
+    if identity is not None:
+        return ["orm", _qualname(type(value)), [_encode(v, name) for v in identity]]
+    raise UnkeyableArgument(
+        f"Cannot build a cache key from argument {name!r} of type {type(value).__name__!r}:"
+        " it has no stable value. Pass an id instead, give the class a __cache_key__()"
+        " method, or key the call with vary_on=."
+    )
+
+
+def _qualname(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def function_name(func: t.Callable[..., t.Any]) -> str:
+    """``module.qualname`` of a function, the middle part of its keys."""
+    return f"{func.__module__}.{func.__qualname__}"
+
+
+class ArgumentKey:
+    """Builds the argument digest of calls to one function.
+
+    :param func: The function.
+    """
+
+    def __init__(self, func: t.Callable[..., t.Any]) -> None:
+        self.signature = inspect.signature(func)
+
+    def digest(self, args: tuple[t.Any, ...], kwargs: dict[str, t.Any], extra: t.Any = None) -> str:
+        """The digest of one call's arguments, and of ``extra`` (the view's URL, ``vary_on``).
+
+        :raises UnkeyableArgument: An argument has no stable value.
+        """
+        bound = self.signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        parts = [
+            [name, _encode(value, name)]
+            for name, value in bound.arguments.items()
+            if not isinstance(value, SKIPPED_TYPES)
+        ]
+        if extra is not None:
+            parts.append(["~", _encode(extra, "vary_on")])
+        text = json.dumps(parts, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()

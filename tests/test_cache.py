@@ -1,0 +1,426 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+import typing as t
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import sqlalchemy as sa
+from flask import Flask
+from flask import g
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import mapped_column
+
+from flask_perfkit import MISS
+from flask_perfkit import PerfKit
+from flask_perfkit import UnkeyableArgument
+from flask_perfkit import cache_short
+from flask_perfkit import cached
+from flask_perfkit.signals import cache_error
+from tests import cached_functions as funcs
+from tests.conftest import REDIS_URL
+from tests.conftest import free_port
+from tests.conftest import require
+
+TOKEN = "cache-admin"
+
+
+def make_cache_app(backend: str, **config: t.Any) -> Flask:
+    app = Flask(__name__)
+    app.config.update(
+        TESTING=True,
+        PERFKIT_HEALTH_SHOW_DETAILS="always",
+        PERFKIT_ADMIN_TOKEN=TOKEN,
+        PERFKIT_CACHE_KEY_PREFIX=f"pktest-{uuid.uuid4().hex[:8]}:",
+    )
+    if backend == "redis":
+        app.config.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL=REDIS_URL)
+    app.config.update(config)
+    PerfKit(app)
+    return app
+
+
+@pytest.fixture(params=["simple", "redis"])
+def cache_app(request: pytest.FixtureRequest) -> Iterator[Flask]:
+    if request.param == "redis":
+        require("Redis", REDIS_URL)
+    app = make_cache_app(request.param)
+    funcs.calls.clear()
+    with app.app_context():
+        yield app
+        app.extensions["perfkit"].cache.invalidate()
+
+
+def perfkit_of(app: Flask) -> PerfKit:
+    return t.cast(PerfKit, app.extensions["perfkit"])
+
+
+def test_a_hit_skips_the_function_and_none_is_cached(cache_app: Flask) -> None:
+    assert funcs.square(3) == 9
+    assert funcs.square(3) == 9
+    assert funcs.count("square") == 1
+    assert funcs.nothing(1) is None
+    assert funcs.nothing(1) is None
+    assert funcs.count("nothing") == 1
+    stats = perfkit_of(cache_app).cache.stats()
+    assert stats["short"]["hits"] == 1 and stats["short"]["misses"] == 1
+    assert stats["short"]["sets"] == 1 and stats["short"]["hit_rate"] == 0.5
+    assert stats["medium"]["hits"] == 1
+
+
+def test_arguments_are_bound_to_the_signature(cache_app: Flask) -> None:
+    assert funcs.square(2, b=1) == funcs.square(a=2, b=1) == 5
+    assert funcs.count("square") == 1
+    assert funcs.square.make_cache_key(2) == funcs.square.make_cache_key(2, 0)
+    assert funcs.square.make_cache_key(2) != funcs.square.make_cache_key(2, None)
+    key = funcs.square.make_cache_key(2)
+    prefix = cache_app.config["PERFKIT_CACHE_KEY_PREFIX"]
+    assert key.startswith(f"{prefix}short:tests.cached_functions.square:")
+    assert funcs.nothing.make_cache_key(1).startswith(f"{prefix}medium:nothing:")
+
+
+def test_uncached_and_timeouts(cache_app: Flask) -> None:
+    assert funcs.square.uncached(4) == 16
+    assert funcs.square.uncached(4) == 16
+    assert funcs.count("square") == 2
+    assert funcs.square.cache_timeout() == 300
+    assert funcs.nothing.cache_timeout() == 600
+    assert funcs.slow_double.cache_timeout() == 3600
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Client(Base):
+    __tablename__ = "cache_clients"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(50))
+
+
+def test_sessions_are_left_out_and_orm_objects_keyed_by_identity(cache_app: Flask) -> None:
+    engine = sa.create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    seen: list[int] = []
+
+    @cache_short
+    def client_name(session: Session, client: Client) -> str:
+        seen.append(client.id)
+        return client.name
+
+    with Session(engine) as first, Session(engine) as second:
+        first.add(Client(id=1, name="Acme"))
+        first.commit()
+        one = first.get(Client, 1)
+        two = second.get(Client, 1)
+        assert one is not None and two is not None
+        assert client_name(first, one) == "Acme"
+        assert client_name(second, two) == "Acme"
+    assert seen == [1]
+    with pytest.raises(UnkeyableArgument, match="'client'") as info:
+        client_name(Session(engine), Client(name="transient"))
+    assert isinstance(info.value, TypeError)
+    with pytest.raises(UnkeyableArgument, match="'a'"):
+        funcs.square(object())  # type: ignore[arg-type]
+
+
+def test_keys_are_the_same_in_another_process(tmp_path: Path) -> None:
+    require("Redis", REDIS_URL)
+    prefix = f"pktest-{uuid.uuid4().hex[:8]}:"
+    script = f"""
+from flask import Flask
+from flask_perfkit import PerfKit
+from tests import cached_functions as funcs
+app = Flask("other")
+app.config.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL={REDIS_URL!r},
+                  PERFKIT_CACHE_KEY_PREFIX={prefix!r})
+PerfKit(app)
+with app.app_context():
+    assert funcs.square(7, b=1) == 50
+    print(funcs.square.make_cache_key(7, b=1))
+"""
+    env = {**os.environ, "PYTHONHASHSEED": "999"}
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parent.parent,
+        env=env,
+    ).stdout.strip()
+    app = make_cache_app("redis", PERFKIT_CACHE_KEY_PREFIX=prefix)
+    funcs.calls.clear()
+    with app.app_context():
+        assert funcs.square.make_cache_key(a=7, b=1) == out
+        assert funcs.square(7, 1) == 50
+        assert funcs.count("square") == 0
+        perfkit_of(app).cache.invalidate()
+
+
+def test_views_are_keyed_by_path_and_sorted_query_string() -> None:
+    app = make_cache_app("simple")
+    hits: list[str] = []
+
+    @app.get("/items")
+    @cache_short
+    def items() -> dict[str, t.Any]:
+        from flask import request
+
+        hits.append(request.query_string.decode())
+        return {"args": sorted(request.args.items(multi=True))}
+
+    client = app.test_client()
+    for query in ("a=1&b=2", "b=2&a=1", "page=1", "page=2", "page=2&x=1", "a=1&a=2", "a=2&a=1"):
+        assert client.get(f"/items?{query}").status_code == 200
+    assert hits == ["a=1&b=2", "page=1", "page=2", "page=2&x=1", "a=1&a=2"]
+    long_query = "q=" + "x" * 10_000
+    assert client.get(f"/items?{long_query}").status_code == 200
+    with app.app_context():
+        keys = list(perfkit_of(app).cache.backend._cache)
+    assert len({len(k) for k in keys}) == 1, "a 10 KB query string is hashed like any other"
+
+
+def test_vary_on_and_unless() -> None:
+    app = make_cache_app("simple")
+    computed: list[str] = []
+
+    @cached("short", vary_on=lambda: g.get("user"), unless=lambda: g.get("user") == "admin")
+    def dashboard() -> str:
+        computed.append(g.user)
+        return f"data of {g.user}"
+
+    for user in ("alice", "bob", "alice", "bob", "admin", "admin"):
+        with app.test_request_context():
+            g.user = user
+            assert dashboard() == f"data of {user}"
+    assert computed == ["alice", "bob", "admin", "admin"]
+
+
+def test_invalidation_by_tier_prefix_function_and_call(cache_app: Flask) -> None:
+    cache = perfkit_of(cache_app).cache
+    for i in range(3):
+        funcs.square(i)
+        funcs.nothing(i)
+    assert funcs.square.invalidate(1) == 1
+    funcs.square(1)
+    assert funcs.count("square") == 4
+    assert cache.invalidate(prefix="nothing") == 3
+    assert cache.invalidate(funcs.square) == 3
+    funcs.square(0)
+    funcs.slow_double(1, delay=0)
+    assert cache.invalidate(tier="short") == 1
+    assert cache.invalidate() == 1
+    assert cache.invalidate() == 0
+
+
+def test_clearing_never_touches_other_keys() -> None:
+    require("Redis", REDIS_URL)
+    app = make_cache_app("redis")
+    client = redis.Redis.from_url(REDIS_URL)
+    client.set("someone-else:key", b"keep me")
+    try:
+        with app.app_context():
+            funcs.square(11)
+            http = app.test_client()
+            headers = {"Authorization": f"Bearer {TOKEN}"}
+            response = http.post("/health/cache/clear", headers=headers)
+            assert response.get_json()["cleared"] == 1
+            assert http.post("/health/cache/clear", headers=headers).get_json()["cleared"] == 0
+        assert client.get("someone-else:key") == b"keep me"
+    finally:
+        client.delete("someone-else:key")
+        client.close()
+
+
+def test_model_commits_drop_dependent_entries(tmp_path: Path) -> None:
+    app = make_cache_app("simple", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'm.db'}")
+    db = SQLAlchemy(model_class=Base)
+    db.init_app(app)
+    counted: list[int] = []
+
+    @cached("medium", invalidate_on=[Client])
+    def client_count() -> int:
+        counted.append(1)
+        return int(db.session.scalar(sa.select(sa.func.count()).select_from(Client)) or 0)
+
+    with app.app_context():
+        Base.metadata.create_all(db.engine)
+        assert client_count() == 0
+        assert client_count() == 0
+        db.session.add(Client(id=5, name="New"))
+        db.session.commit()
+        assert client_count() == 1
+        db.session.execute(sa.update(Client).values(name="Renamed"))
+        db.session.commit()
+        assert client_count() == 1
+        db.session.add(Client(id=6, name="Rolled back"))
+        db.session.flush()
+        db.session.rollback()
+        assert client_count() == 1
+        assert len(counted) == 3
+        db.engine.dispose()
+
+
+def _assert_degrades(app: Flask, budget: float) -> None:
+    errors: list[str] = []
+    with (
+        app.app_context(),
+        cache_error.connected_to(lambda s, tier, error: errors.append(error), app),
+    ):
+        funcs.calls.clear()
+        for i in range(6):
+            start = time.monotonic()
+            assert funcs.square(i) == i * i
+            assert time.monotonic() - start < budget
+        assert funcs.count("square") == 6
+        cache = perfkit_of(app).cache
+        assert cache.circuit_open
+        assert cache.stats()["short"]["errors"] >= 3
+        assert errors and set(errors) <= {"connection refused", "timeout", "connection lost"}
+        start = time.monotonic()
+        for i in range(20):
+            funcs.square(i)
+        assert time.monotonic() - start < 0.2, "an open breaker leaves the backend alone"
+    response = app.test_client().get("/health/ready")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "warn"
+    assert body["checks"]["cache"]["status"] == "fail"
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_refused_redis_leaves_every_call_correct(debug: bool) -> None:
+    app = make_cache_app("redis", CACHE_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0", DEBUG=debug)
+    _assert_degrades(app, budget=0.5)
+
+
+def test_black_holed_redis_leaves_every_call_correct_and_fast(black_hole: int) -> None:
+    app = make_cache_app("redis", CACHE_REDIS_URL=f"redis://127.0.0.1:{black_hole}/0")
+    assert app.config["CACHE_OPTIONS"]["socket_timeout"] == 0.25
+    _assert_degrades(app, budget=0.25 * 2 + 0.3)
+
+
+def test_garbage_in_redis_is_a_miss() -> None:
+    require("Redis", REDIS_URL)
+    app = make_cache_app("redis")
+    client = redis.Redis.from_url(REDIS_URL)
+    with app.app_context():
+        outer = perfkit_of(app).cache.backend._get_prefix()
+        for garbage in (b"not a pickle", b"!\x80\x04truncated", b"123"):
+            client.set(outer + funcs.square.make_cache_key(9), garbage)
+            funcs.calls.clear()
+            assert funcs.square(9) == 81
+            assert funcs.count("square") == 1
+        perfkit_of(app).cache.invalidate()
+    client.close()
+
+
+def test_concurrent_misses_compute_once(cache_app: Flask) -> None:
+    barrier = threading.Barrier(8)
+    results: list[int] = []
+
+    def call() -> None:
+        with cache_app.app_context():
+            barrier.wait()
+            results.append(funcs.slow_double(21))
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [42] * 8
+    assert funcs.count("slow_double") == 1
+
+
+def test_a_failing_computation_fails_only_its_caller(cache_app: Flask) -> None:
+    attempts: list[int] = []
+    lock = threading.Lock()
+
+    @cache_short
+    def flaky(a: int) -> int:
+        with lock:
+            attempts.append(a)
+            first = len(attempts) == 1
+        time.sleep(0.1)
+        if first:
+            raise ValueError("the first caller fails")
+        return a
+
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def call() -> None:
+        with cache_app.app_context():
+            barrier.wait()
+            try:
+                outcomes.append(f"ok {flaky(1)}")
+            except ValueError:
+                outcomes.append("raised")
+
+    threads = [threading.Thread(target=call) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["ok 1", "ok 1", "ok 1", "raised"]
+    assert len(attempts) == 2
+
+
+def test_direct_api_never_raises_and_tells_miss_from_none() -> None:
+    app = make_cache_app("redis", CACHE_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    with app.app_context():
+        cache = perfkit_of(app).cache
+        assert cache.get("k") is MISS
+        assert cache.set("k", 1) is False
+        assert cache.delete("k") is False
+    app = make_cache_app("simple")
+    with app.app_context():
+        cache = perfkit_of(app).cache
+        assert cache.set("k", None) is True
+        assert cache.get("k") is None
+        assert cache.get("other") is MISS
+
+
+def test_cache_endpoints(cache_app: Flask) -> None:
+    funcs.square(1)
+    funcs.square(1)
+    client = cache_app.test_client()
+    body = client.get("/health/cache").get_json()
+    assert body["status"] == "pass"
+    assert body["tiers"]["short"]["hits"] == 1
+    assert body["tiers"]["short"]["timeout"] == 300
+    assert set(client.get("/health/cache?tier=short").get_json()["tiers"]) == {"short"}
+    bad = client.get("/health/cache?tier=huge")
+    assert bad.status_code == 400 and bad.get_json()["param"] == "tier"
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    assert client.post("/health/cache/reset-stats").status_code == 401
+    assert client.get("/health/cache/reset-stats", headers=headers).status_code == 405
+    assert client.post("/health/cache/reset-stats", headers=headers).status_code == 200
+    assert client.get("/health/cache").get_json()["tiers"]["short"]["hits"] == 0
+    cleared = client.post("/health/cache/clear?tier=short", headers=headers).get_json()
+    assert cleared["cleared"] == 1 and cleared["tier"] == "short"
+    ready = client.get("/health/ready").get_json()
+    assert ready["checks"]["cache"]["status"] == "pass"
+
+
+def test_disabled_perfkit_calls_through() -> None:
+    app = Flask(__name__)
+    app.config["PERFKIT_ENABLED"] = False
+    PerfKit(app)
+    funcs.calls.clear()
+    with app.app_context():
+        funcs.square(2)
+        funcs.square(2)
+    funcs.square(2)
+    assert funcs.count("square") == 3
