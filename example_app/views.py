@@ -12,6 +12,8 @@ from flask import url_for
 from sqlalchemy.orm import joinedload
 
 from flask_perfkit import InvalidParameter
+from flask_perfkit import cache_medium
+from flask_perfkit import cache_short
 
 from .models import Client
 from .models import Post
@@ -46,6 +48,7 @@ def index() -> dict[str, t.Any]:
             "projects_with_clients": url_for("api.projects_with_clients"),
             "health": url_for("perfkit.live"),
             "profiling": url_for("perfkit.profiling"),
+            "cache": url_for("perfkit.cache"),
             "ready": url_for("perfkit.ready"),
             "database": url_for("perfkit.database"),
             "database_events": url_for("perfkit.database_events"),
@@ -54,13 +57,17 @@ def index() -> dict[str, t.Any]:
 
 
 @bp.get("/clients")
+@cache_medium(invalidate_on=[Client])
 def clients() -> dict[str, t.Any]:
+    """Cached for the medium tier, and dropped when a commit changes clients."""
     rows = db.session.scalars(sa.select(Client).order_by(Client.id)).all()
     return {"items": [c.to_dict() for c in rows]}
 
 
 @bp.get("/clients/<int:client_id>")
+@cache_medium(invalidate_on=[Client, Project])
 def client(client_id: int) -> dict[str, t.Any]:
+    """A client with its projects; cached per URL."""
     found = db.session.get(Client, client_id)
     if found is None:
         abort(404)
@@ -68,6 +75,7 @@ def client(client_id: int) -> dict[str, t.Any]:
 
 
 @bp.get("/projects")
+@cache_short(invalidate_on=[Project])
 def projects() -> dict[str, t.Any]:
     rows = db.session.scalars(sa.select(Project).order_by(Project.id)).all()
     return {"items": [p.to_dict() for p in rows]}
@@ -97,8 +105,9 @@ def project(project_id: int) -> dict[str, t.Any]:
 
 
 @bp.get("/posts")
+@cache_short(invalidate_on=[Post])
 def posts() -> dict[str, t.Any]:
-    """Newest posts first, with ``limit`` and ``offset``."""
+    """Newest posts first, with ``limit`` and ``offset``; cached per query string."""
     limit = _int_arg("limit", 20, 1, 100)
     offset = _int_arg("offset", 0, 0, 10_000)
     query = (

@@ -78,3 +78,22 @@ def test_the_lazy_view_is_an_n_plus_one_suspect_and_its_twin_is_not(
     assert [s["endpoint"] for s in suspects] == ["api.projects_with_clients_lazy"]
     assert "clients" in suspects[0]["query"]
     assert suspects[0]["count"] == 20
+
+
+def test_list_and_detail_endpoints_are_cached_and_dropped_on_commit(
+    example: Flask, example_client: FlaskClient
+) -> None:
+    from example_app.models import Client
+
+    first = example_client.get("/clients/1").get_json()
+    assert example_client.get("/clients/1").get_json() == first
+    assert example_client.get("/clients").status_code == 200
+    assert example_client.get("/clients").status_code == 200
+    tiers = example_client.get("/health/cache").get_json()["tiers"]
+    assert tiers["medium"]["hits"] == 2
+    with example.app_context():
+        found = db.session.get(Client, 1)
+        assert found is not None
+        found.name = "Renamed"
+        db.session.commit()
+    assert example_client.get("/clients/1").get_json()["name"] == "Renamed"
