@@ -59,6 +59,8 @@ class _Miss:
 
 #: Returned by :meth:`TieredCache.get` when the key holds nothing usable.
 MISS: t.Final = _Miss()
+# Returned by TieredCache.lookup when the backend failed: the caller should not store.
+_FAILED: t.Final = _Miss()
 
 
 @dataclasses.dataclass
@@ -160,10 +162,15 @@ class TieredCache:
                 self._failures = 0
                 self._open_until = 0.0
 
-    def get(self, key: str, tier: Tier = Tier.SHORT, *, count: bool = True) -> t.Any:
-        """The value under ``key``, or :data:`MISS`. Never raises a backend error.
+    def get(self, key: str, tier: Tier = Tier.SHORT) -> t.Any:
+        """The value under ``key``, or :data:`MISS`. Never raises a backend error."""
+        value = self.lookup(key, tier)
+        return MISS if value is _FAILED else value
 
-        :param count: Whether the lookup counts as a hit or miss of ``tier``.
+    def lookup(self, key: str, tier: Tier, *, count: bool = True) -> t.Any:
+        """Like :meth:`get`, but a failed backend gives a sentinel of its own.
+
+        :meta private:
         """
         stats = self._stats[tier] if count else TierStats()
         if self._open_until and self.circuit_open:
@@ -176,8 +183,9 @@ class TieredCache:
         except Exception as exc:
             with self._lock:
                 stats.backend_seconds += perf_counter() - start
+                stats.misses += 1
             self._failed(tier, exc)
-            return MISS
+            return _FAILED
         hit = type(raw) is tuple and len(raw) == 2 and raw[0] == _ENVELOPE
         with self._lock:
             stats.backend_seconds += perf_counter() - start
@@ -434,12 +442,16 @@ def cached(
             if cache is None or (unless is not None and unless()):
                 return func(*args, **kwargs)
             key = make_key(cache, args, kwargs)
-            value = cache.get(key, tier)
+            value = cache.lookup(key, tier)
+            if value is _FAILED:
+                return func(*args, **kwargs)
             if value is not MISS:
                 return t.cast(R, value)
             with cache.key_lock(key) as locked:
                 if locked:
-                    value = cache.get(key, tier, count=False)
+                    value = cache.lookup(key, tier, count=False)
+                    if value is _FAILED:
+                        return func(*args, **kwargs)
                     if value is not MISS:
                         return t.cast(R, value)
                 result = func(*args, **kwargs)
