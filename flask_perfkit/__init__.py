@@ -18,13 +18,18 @@ from .config import ShowDetails
 from .errors import APIError
 from .errors import ConfigError
 from .errors import DatabaseUnavailable
+from .errors import InvalidCursor
 from .errors import InvalidParameter
 from .errors import NotInitializedError
+from .errors import PaginationError
 from .errors import PerfKitError
 from .errors import QueryBudgetExceeded
 from .errors import UnkeyableArgument
 from .extension import PerfKit
 from .health import require_admin
+from .pagination import Page
+from .pagination import PageMetadata
+from .pagination import paginate
 from .pool import PoolStatus
 
 __version__ = "0.1.0"
@@ -37,8 +42,12 @@ __all__ = [
     "ConfigKey",
     "DatabaseUnavailable",
     "HealthCheck",
+    "InvalidCursor",
     "InvalidParameter",
     "NotInitializedError",
+    "Page",
+    "PageMetadata",
+    "PaginationError",
     "PerfKit",
     "PerfKitConfig",
     "PerfKitError",
@@ -52,6 +61,7 @@ __all__ = [
     "cache_medium",
     "cache_short",
     "cached",
+    "paginate",
     "require_admin",
     "signals",
 ]

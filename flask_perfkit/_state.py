@@ -23,6 +23,7 @@ from .report import profiling_check
 
 if t.TYPE_CHECKING:
     from .cache import TieredCache
+    from .cursors import CursorCodec
     from .extension import PerfKit
 
 
@@ -54,6 +55,10 @@ class PerfKitState:
         self.runner = CheckRunner(config.health_check_ttl, app_context)
         #: The app's query statistics.
         self.profiler = QueryProfiler(config, app)
+        #: The Flask-SQLAlchemy extension, when PerfKit was given one.
+        self.db: t.Any = None
+        #: Signs pagination cursors; made on first use, remade when the keys change.
+        self.cursor_codec: CursorCodec | None = None
         #: The app's tiered cache; its backend is set by :meth:`.PerfKit.init_app`.
         self.cache: TieredCache | None = None
         self.cache_check: HealthCheck | None = None

@@ -35,6 +35,9 @@ class ConfigKey:
     CACHE_BREAKER_FAILURES = "PERFKIT_CACHE_BREAKER_FAILURES"
     CACHE_BREAKER_SECONDS = "PERFKIT_CACHE_BREAKER_SECONDS"
     CACHE_SOCKET_TIMEOUT = "PERFKIT_CACHE_SOCKET_TIMEOUT"
+    PAGE_SIZE = "PERFKIT_PAGE_SIZE"
+    MAX_PAGE_SIZE = "PERFKIT_MAX_PAGE_SIZE"
+    MAX_OFFSET = "PERFKIT_MAX_OFFSET"
     HEALTH_URL_PREFIX = "PERFKIT_HEALTH_URL_PREFIX"
     HEALTH_TIMEOUT = "PERFKIT_HEALTH_TIMEOUT"
     HEALTH_CHECK_TTL = "PERFKIT_HEALTH_CHECK_TTL"
@@ -80,6 +83,9 @@ DEFAULTS: Mapping[str, t.Any] = {
     ConfigKey.CACHE_BREAKER_FAILURES: 3,
     ConfigKey.CACHE_BREAKER_SECONDS: 5.0,
     ConfigKey.CACHE_SOCKET_TIMEOUT: 0.25,
+    ConfigKey.PAGE_SIZE: 20,
+    ConfigKey.MAX_PAGE_SIZE: 100,
+    ConfigKey.MAX_OFFSET: 10000,
     ConfigKey.HEALTH_URL_PREFIX: "/health",
     ConfigKey.HEALTH_TIMEOUT: 0.8,
     ConfigKey.HEALTH_CHECK_TTL: 1.0,
@@ -116,6 +122,9 @@ class PerfKitConfig:
     cache_breaker_failures: int
     cache_breaker_seconds: float
     cache_socket_timeout: float
+    page_size: int
+    max_page_size: int
+    max_offset: int
     health_url_prefix: str | None
     health_timeout: float
     health_check_ttl: float
@@ -243,6 +252,14 @@ def resolve(config: Mapping[str, t.Any]) -> PerfKitConfig:
             f" clearing the cache can never match keys that are not PerfKit's, got {key_prefix!r}."
         )
 
+    max_page_size = _int(config, ConfigKey.MAX_PAGE_SIZE, 1, "of 1 or more")
+    page_size = _int(config, ConfigKey.PAGE_SIZE, 1, "of 1 or more")
+    if page_size > max_page_size:
+        raise ConfigError(
+            f"{ConfigKey.PAGE_SIZE} must be at most {ConfigKey.MAX_PAGE_SIZE}"
+            f" ({max_page_size!r}), got {page_size!r}."
+        )
+
     health_timeout = _seconds(config, ConfigKey.HEALTH_TIMEOUT)
     if health_timeout > 60:
         raise ConfigError(
@@ -275,6 +292,9 @@ def resolve(config: Mapping[str, t.Any]) -> PerfKitConfig:
         cache_breaker_failures=_int(config, ConfigKey.CACHE_BREAKER_FAILURES, 1, "of 1 or more"),
         cache_breaker_seconds=_seconds(config, ConfigKey.CACHE_BREAKER_SECONDS, allow_zero=True),
         cache_socket_timeout=_seconds(config, ConfigKey.CACHE_SOCKET_TIMEOUT),
+        page_size=page_size,
+        max_page_size=max_page_size,
+        max_offset=_int(config, ConfigKey.MAX_OFFSET, 0, "of rows, 0 or more"),
         health_url_prefix=prefix.rstrip("/") or "/" if prefix is not None else None,
         health_timeout=health_timeout,
         health_check_ttl=_seconds(config, ConfigKey.HEALTH_CHECK_TTL, allow_zero=True),

@@ -151,3 +151,28 @@ class QueryBudgetExceeded(PerfKitError):
 
 class UnkeyableArgument(PerfKitError, TypeError):
     """A cached function was called with an argument that has no stable cache key."""
+
+
+class PaginationError(InvalidParameter):
+    """HTTP 400: a pagination parameter (``page``, ``page_size``, ``cursor``) is unusable.
+
+    Also a werkzeug :class:`~werkzeug.exceptions.BadRequest`, so it answers 400 with the JSON
+    error body in any view, with no handler.
+    """
+
+    error_code = "invalid_parameter"
+
+
+class InvalidCursor(PaginationError):
+    """HTTP 400: the cursor was not made by this app for this query, or was altered.
+
+    The message never echoes the cursor, column names or values.
+    """
+
+    error_code = "invalid_cursor"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(
+            message or "The cursor is not valid for this list. Start again from the first page.",
+            param="cursor",
+        )

@@ -134,6 +134,7 @@ class PerfKit:
             return
 
         if db is not None:
+            state.db = db
             self._wire_db(app, db, state)
         elif engine is not None:
             _pool.apply_to_engine(engine, cfg.engine_options(), (), _ENGINE_FIX)

@@ -6,7 +6,10 @@ against them, so a field that is not declared here fails the tests before it rea
 
 from __future__ import annotations
 
+import typing as t
+
 from marshmallow import Schema
+from marshmallow import ValidationError
 from marshmallow import fields
 from marshmallow import validate
 
@@ -147,3 +150,48 @@ class DatabaseEventsSchema(Schema):
     checkout_timeouts = fields.Integer(required=True)
     pid = fields.Integer(required=True)
     since = fields.String(required=True)
+
+
+class PageMetadataSchema(Schema):
+    """The ``metadata`` of a page from :func:`~flask_perfkit.paginate`."""
+
+    total = fields.Integer(allow_none=True)
+    page = fields.Integer(allow_none=True)
+    page_size = fields.Integer(required=True)
+    total_pages = fields.Integer(allow_none=True)
+    has_next = fields.Boolean(required=True)
+    has_prev = fields.Boolean(required=True)
+    next_cursor = fields.String(allow_none=True)
+    prev_cursor = fields.String(allow_none=True)
+    strategy = fields.String(required=True, validate=validate.OneOf(["offset", "cursor"]))
+
+
+class PageSchema(Schema):
+    """A :class:`~flask_perfkit.Page`: ``{"items": [...], "metadata": {...}}``.
+
+    .. code-block:: python
+
+        PageSchema(item_schema=PostSchema()).dump(paginate(select(Post).order_by(Post.id)))
+
+    :param item_schema: Dumps each item; without one, an item's ``to_dict()`` is used, a row
+        becomes a dict, and anything else is kept as it is.
+    """
+
+    items = fields.Method("_dump_items", deserialize="_load_items", required=True)
+    metadata = fields.Nested(PageMetadataSchema, required=True)
+
+    def __init__(self, *, item_schema: Schema | None = None, **kwargs: t.Any) -> None:
+        super().__init__(**kwargs)
+        self.item_schema = item_schema
+
+    def _dump_items(self, page: t.Any) -> list[t.Any]:
+        if self.item_schema is not None:
+            return t.cast(list[t.Any], self.item_schema.dump(page.items, many=True))
+        return t.cast(list[t.Any], page.to_dict()["items"])
+
+    def _load_items(self, value: t.Any) -> list[t.Any]:
+        if not isinstance(value, list):
+            raise ValidationError("Not a list.")
+        if self.item_schema is not None:
+            return t.cast(list[t.Any], self.item_schema.load(value, many=True))
+        return value
