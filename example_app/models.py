@@ -6,6 +6,7 @@ import datetime
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import ForeignKey
+from sqlalchemy import Index
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy.orm import DeclarativeBase
@@ -59,11 +60,14 @@ class Post(db.Model):  # type: ignore[name-defined,misc]
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    #: Not unique: many posts share a timestamp, as they would in a real feed.
-    created_at: Mapped[datetime.datetime] = mapped_column(index=True)
+    #: Not unique: many posts share a timestamp, as they would in a real feed. The index on
+    #: (created_at, id) serves the newest-first list at any depth.
+    created_at: Mapped[datetime.datetime]
     #: ``None`` for drafts.
     published_at: Mapped[datetime.datetime | None]
     project: Mapped[Project] = relationship(back_populates="posts")
+
+    __table_args__ = (Index("ix_posts_created_at_id", "created_at", "id"),)
 
     def to_dict(self) -> dict[str, object]:
         return {

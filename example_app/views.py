@@ -7,13 +7,12 @@ import typing as t
 import sqlalchemy as sa
 from flask import Blueprint
 from flask import abort
-from flask import request
 from flask import url_for
 from sqlalchemy.orm import joinedload
 
-from flask_perfkit import InvalidParameter
 from flask_perfkit import cache_medium
 from flask_perfkit import cache_short
+from flask_perfkit import paginate
 
 from .models import Client
 from .models import Post
@@ -21,19 +20,6 @@ from .models import Project
 from .models import db
 
 bp = Blueprint("api", __name__)
-
-
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidParameter(f"'{name}' must be a whole number.", param=name) from None
-    if not low <= value <= high:
-        raise InvalidParameter(f"'{name}' must be between {low} and {high}.", param=name)
-    return value
 
 
 @bp.get("/")
@@ -44,6 +30,8 @@ def index() -> dict[str, t.Any]:
             "clients": url_for("api.clients"),
             "projects": url_for("api.projects"),
             "posts": url_for("api.posts"),
+            "post_pages": url_for("api.post_pages"),
+            "post_feed": url_for("api.post_feed"),
             "projects_with_clients_lazy": url_for("api.projects_with_clients_lazy"),
             "projects_with_clients": url_for("api.projects_with_clients"),
             "health": url_for("perfkit.live"),
@@ -104,13 +92,27 @@ def project(project_id: int) -> dict[str, t.Any]:
     return found.to_dict()
 
 
+def _newest_posts() -> sa.Select[tuple[Post]]:
+    return sa.select(Post).order_by(Post.created_at.desc())
+
+
 @bp.get("/posts")
 @cache_short(invalidate_on=[Post])
 def posts() -> dict[str, t.Any]:
-    """Newest posts first, with ``limit`` and ``offset``; cached per query string."""
-    limit = _int_arg("limit", 20, 1, 100)
-    offset = _int_arg("offset", 0, 0, 10_000)
-    query = (
-        sa.select(Post).order_by(Post.created_at.desc(), Post.id.desc()).limit(limit).offset(offset)
-    )
-    return {"items": [p.to_dict() for p in db.session.scalars(query)]}
+    """Newest posts first: numbered pages (``?page=``) until a ``cursor`` is given.
+
+    Cached per query string, and dropped when a commit changes posts.
+    """
+    return paginate(_newest_posts()).to_dict()
+
+
+@bp.get("/posts/pages")
+def post_pages() -> dict[str, t.Any]:
+    """Numbered pages with a total, for a pager: ``?page=3&page_size=50``."""
+    return paginate(_newest_posts(), strategy="offset").to_dict()
+
+
+@bp.get("/posts/feed")
+def post_feed() -> dict[str, t.Any]:
+    """An endless feed: follow ``next_cursor``; a deep page costs what the first one does."""
+    return paginate(_newest_posts(), strategy="cursor").to_dict()

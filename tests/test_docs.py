@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime
 import runpy
 import typing as t
 from pathlib import Path
@@ -39,3 +40,23 @@ def test_custom_check_example_warns_when_search_is_down() -> None:
         assert search["output"] == "connection refused"
     else:
         assert body["status"] == "pass"
+
+
+def test_pagination_example_walks_with_cursors() -> None:
+    namespace: dict[str, t.Any] = runpy.run_path(str(EXAMPLES / "pagination.py"))
+    app: Flask = namespace["create_app"]()
+    db, post = namespace["db"], namespace["Post"]
+    stamp = datetime.datetime(2026, 1, 1)
+    with app.app_context():
+        db.create_all()
+        db.session.add_all(post(title=f"t{i}", created_at=stamp) for i in range(1, 8))
+        db.session.commit()
+    client = app.test_client()
+    first = client.get("/posts?page_size=3").get_json()
+    assert first["metadata"]["total"] == 7 and first["metadata"]["strategy"] == "offset"
+    cursor = first["metadata"]["next_cursor"]
+    second = client.get(f"/posts?page_size=3&cursor={cursor}").get_json()
+    assert second["metadata"]["strategy"] == "cursor"
+    # Every post shares a timestamp: the primary key orders them, descending like created_at.
+    assert [p["id"] for p in first["items"] + second["items"]] == [7, 6, 5, 4, 3, 2]
+    assert client.get("/posts?page=0").get_json()["param"] == "page"

@@ -37,20 +37,45 @@ def test_seed_is_idempotent(example: Flask) -> None:
 
 def test_api_lists_and_pages_posts(example_client: FlaskClient) -> None:
     assert example_client.get("/").get_json()["endpoints"]["health"] == "/health"
-    first = example_client.get("/posts?limit=5").get_json()["items"]
-    second = example_client.get("/posts?limit=5&offset=5").get_json()["items"]
-    assert len(first) == 5 and len(second) == 5
-    assert not {p["id"] for p in first} & {p["id"] for p in second}
-    stamps = [p["created_at"] for p in first]
+    first = example_client.get("/posts?page_size=5").get_json()
+    assert first["metadata"]["strategy"] == "offset" and first["metadata"]["total"] == 300
+    second = example_client.get("/posts?page=2&page_size=5").get_json()["items"]
+    assert len(first["items"]) == 5 and len(second) == 5
+    assert not {p["id"] for p in first["items"]} & {p["id"] for p in second}
+    stamps = [p["created_at"] for p in first["items"] + second]
     assert stamps == sorted(stamps, reverse=True)
+    cursor = first["metadata"]["next_cursor"]
+    switched = example_client.get(f"/posts?page_size=5&cursor={cursor}").get_json()
+    assert switched["metadata"]["strategy"] == "cursor" and switched["items"] == second
     assert len(example_client.get("/clients").get_json()["items"]) == 20
 
 
+def test_the_three_post_lists_read_the_same_rows(example_client: FlaskClient) -> None:
+    pages = example_client.get("/posts/pages?page_size=50&page=6").get_json()
+    assert pages["metadata"]["total_pages"] == 6 and not pages["metadata"]["has_next"]
+    assert pages["metadata"]["next_cursor"] is None
+    feed: list[int] = []
+    url = "/posts/feed?page_size=50"
+    while url:
+        body = example_client.get(url).get_json()
+        assert body["metadata"]["strategy"] == "cursor"
+        feed += [p["id"] for p in body["items"]]
+        cursor = body["metadata"]["next_cursor"]
+        url = f"/posts/feed?page_size=50&cursor={cursor}" if cursor else ""
+    offset = [
+        p["id"]
+        for n in range(1, 7)
+        for p in example_client.get(f"/posts/pages?page_size=50&page={n}").get_json()["items"]
+    ]
+    assert feed == offset and sorted(feed) == list(range(1, 301))
+
+
 def test_bad_input_is_a_400_naming_the_parameter(example_client: FlaskClient) -> None:
-    response = example_client.get("/posts?limit=abc")
+    response = example_client.get("/posts?page_size=abc")
     assert response.status_code == 400
-    assert response.get_json()["param"] == "limit"
-    assert example_client.get("/posts?offset=-1").get_json()["param"] == "offset"
+    assert response.get_json()["param"] == "page_size"
+    assert example_client.get("/posts?page=0").get_json()["param"] == "page"
+    assert example_client.get("/posts/feed?cursor=forged").get_json()["error"] == "invalid_cursor"
 
 
 def test_missing_rows_are_a_json_404(example_client: FlaskClient) -> None:
