@@ -8,9 +8,19 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import socket
 import statistics
 import time
 import typing as t
+
+
+def listening(port: int) -> bool:
+    """Whether a local server accepts connections on ``port``."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,7 +14,6 @@ of the raw ``get`` on Redis.
 
 from __future__ import annotations
 
-import socket
 import typing as t
 
 from flask import Flask
@@ -24,18 +23,11 @@ from flask_perfkit import PerfKit
 from flask_perfkit import cache_short
 
 from ._harness import Case
+from ._harness import listening
 from ._harness import measure
 from ._harness import report
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-def _redis_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 @cache_short
@@ -106,7 +98,7 @@ def _bench(backend: str) -> list[str]:
 
 def run() -> list[str]:
     missed = _bench("SimpleCache")
-    if _redis_up():
+    if listening(6379):
         missed += _bench("Redis")
     else:
         print("\nRedis is not reachable on 127.0.0.1:6379; its cache benchmark was skipped.")
