@@ -171,14 +171,18 @@ def _bench(name: str, url: str) -> list[str]:
             # What a hand-written keyset endpoint does per request: read the boundary from an
             # (unsigned) token, run the query, and hand out tokens for both neighbours.
             created_at, id_ = json.loads(base64.urlsafe_b64decode(raw_token))
-            rows = session.execute(
-                raw,
-                {
-                    "created_at": datetime.datetime.fromisoformat(created_at),
-                    "id": id_,
-                    "limit": PAGE + 1,
-                },
-            ).scalars().all()
+            rows = (
+                session.execute(
+                    raw,
+                    {
+                        "created_at": datetime.datetime.fromisoformat(created_at),
+                        "id": id_,
+                        "limit": PAGE + 1,
+                    },
+                )
+                .scalars()
+                .all()
+            )
             page = rows[:PAGE]
             return {
                 "next": _token([page[-1].created_at.isoformat(), page[-1].id]),

@@ -253,7 +253,7 @@ def _codec() -> CursorCodec:
     if not key:
         raise RuntimeError(
             "Cursor pagination signs its cursors with SECRET_KEY: set SECRET_KEY in the app"
-            " config, or use paginate(..., strategy=\"offset\")."
+            ' config, or use paginate(..., strategy="offset").'
         )
     keys = (*(config.get("SECRET_KEY_FALLBACKS") or ()), key)
     state = get_state()
@@ -349,9 +349,7 @@ def paginate(
     if strategy == "auto" and walk is not None and current_app.config.get("SECRET_KEY"):
         codec = _codec()
     cap = config.max_offset + size if strategy == "auto" else None
-    return _offset_page(
-        db_session, stmt, source, walk, codec, number, size, offset, count, cap
-    )
+    return _offset_page(db_session, stmt, source, walk, codec, number, size, offset, count, cap)
 
 
 class _Walk:
@@ -548,9 +546,7 @@ def _unique(result: sa.Result[t.Any]) -> sa.Result[t.Any]:
     return result
 
 
-def _split(
-    rows: t.Sequence[sa.Row[t.Any]], arity: int
-) -> tuple[list[t.Any], list[list[t.Any]]]:
+def _split(rows: t.Sequence[sa.Row[t.Any]], arity: int) -> tuple[list[t.Any], list[list[t.Any]]]:
     items: list[t.Any] = []
     values: list[list[t.Any]] = []
     for row in rows:

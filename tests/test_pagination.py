@@ -19,6 +19,9 @@ from hypothesis import HealthCheck
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine
+from hypothesis.stateful import precondition
+from hypothesis.stateful import rule
 from sqlalchemy import orm
 
 from flask_perfkit import InvalidCursor
@@ -89,9 +92,7 @@ def nulls_large(db: SQLAlchemy) -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
-def expected_ids(
-    db: SQLAlchemy, ordering: Sequence[tuple[str, bool, bool | None]]
-) -> list[int]:
+def expected_ids(db: SQLAlchemy, ordering: Sequence[tuple[str, bool, bool | None]]) -> list[int]:
     """The ids in the order PerfKit must walk, computed in Python.
 
     ``ordering`` is ``(column, descending, nulls_first)``; ``None`` means the database's
@@ -380,9 +381,7 @@ def test_the_plan_uses_the_ordering_index_on_postgres(make_app: AppFactory) -> N
             sa.event.remove(db.engine, "before_cursor_execute", record)
             statement, params = statements[-1]
             with db.engine.connect() as conn:
-                plan = "\n".join(
-                    r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, params)
-                )
+                plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, params))
             assert "Index Scan Backward using ix_perfkit_page_items_created" in plan, plan
             assert "Index Cond: (created <=" in plan, plan
             assert "Seq Scan" not in plan and "Sort Key: perfkit_page_items.created" not in plan
@@ -426,6 +425,8 @@ def next_cursor(client: FlaskClient, url: str = "/items?page_size=5") -> str:
         ("page=-1", "page", "invalid_parameter"),
         ("page=x", "page", "invalid_parameter"),
         ("page=1.5", "page", "invalid_parameter"),
+        ("page=1e9", "page", "invalid_parameter"),
+        ("page_size=-5", "page_size", "invalid_parameter"),
         ("page=%C2%B2", "page", "invalid_parameter"),
         ("page=", "page", "invalid_parameter"),
         ("page=99999999999999999999999", "page", "invalid_parameter"),
@@ -666,3 +667,104 @@ def test_random_tables_walk_exactly_once(
         if len(pages) > 1:
             back = paginate(stmt, page_size=size, cursor=backs[-1], session=db.session)
             assert [item.id for item in back.items] == pages[-2]
+
+
+def test_a_hundred_equal_timestamps_walk_once_each_way(
+    make_app: AppFactory, database_url: str
+) -> None:
+    app, db, _ = make_app(database_url, SECRET_KEY="k")
+    with app.app_context():
+        Base.metadata.drop_all(db.engine)
+        Base.metadata.create_all(db.engine)
+        try:
+            db.session.execute(
+                sa.insert(Item),
+                [{"id": i, "score": 1, "created": BASE, "name": "n"} for i in range(1, 101)],
+            )
+            db.session.commit()
+            stmt = sa.select(Item).order_by(Item.created.desc())
+            for size in (1, 7, 10, 11):
+                pages, backs = walk(stmt, size, db.session)
+                assert [i for p in pages for i in p] == list(range(100, 0, -1))
+                assert len(pages) == -(-100 // size)
+                back = paginate(stmt, page_size=size, cursor=backs[-1], session=db.session)
+                assert [item.id for item in back.items] == pages[-2]
+        finally:
+            db.session.rollback()
+            Base.metadata.drop_all(db.engine)
+
+
+class WalkWhileWriting(RuleBasedStateMachine):
+    """Inserts and deletes between the pages of one walk, newest score first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.app = Flask("walk_machine")
+        self.app.config.update(SQLALCHEMY_DATABASE_URI="sqlite://", SECRET_KEY="k")
+        self.db = SQLAlchemy()
+        PerfKit(self.app, db=self.db)
+        self.db.init_app(self.app)
+        self.ctx = self.app.app_context()
+        self.ctx.push()
+        Base.metadata.create_all(self.db.engine)
+        self.db.session.execute(sa.insert(Item), rows(25))
+        self.db.session.commit()
+        self.stmt = sa.select(Item).order_by(Item.score.desc())
+        self.keys = {r["id"]: self._key(r["id"], r["score"]) for r in rows(25)}
+        self.untouched = set(self.keys)
+        self.behind: set[int] = set()
+        self.seen: list[int] = []
+        self.cursor: str | None = None
+        self.done = False
+        self.next_id = 1000
+
+    @staticmethod
+    def _key(id_: int, score: int | None) -> tuple[bool, int, int]:
+        # SQLite: descending score with NULLs last, then the id descending.
+        return (score is None, -(score or 0), -id_)
+
+    @rule(score=st.none() | st.integers(0, 3))
+    def insert(self, score: int | None) -> None:
+        self.next_id += 1
+        self.db.session.add(Item(id=self.next_id, score=score, created=BASE, name="new"))
+        self.db.session.commit()
+        key = self._key(self.next_id, score)
+        self.keys[self.next_id] = key
+        if self.seen and key < self.keys[self.seen[-1]]:
+            self.behind.add(self.next_id)
+
+    @rule(data=st.data())
+    def delete(self, data: st.DataObject) -> None:
+        existing = sorted(self.db.session.scalars(sa.select(Item.id)))
+        if existing:
+            victim = data.draw(st.sampled_from(existing))
+            self.db.session.execute(sa.delete(Item).where(Item.id == victim))
+            self.db.session.commit()
+            self.untouched.discard(victim)
+
+    @precondition(lambda self: not self.done)
+    @rule(size=st.integers(1, 11))
+    def next_page(self, size: int) -> None:
+        page = paginate(self.stmt, page_size=size, cursor=self.cursor, strategy="cursor")
+        self.seen.extend(item.id for item in page.items)
+        self.cursor = page.metadata.next_cursor
+        self.done = not page.metadata.has_next
+
+    def teardown(self) -> None:
+        try:
+            while not self.done:
+                self.next_page(5)
+            assert len(self.seen) == len(set(self.seen))
+            assert not set(self.seen) & self.behind
+            assert self.untouched <= set(self.seen)
+            assert [self.keys[i] for i in self.seen] == sorted(self.keys[i] for i in self.seen)
+        finally:
+            self.db.session.remove()
+            self.db.engine.dispose()
+            self.ctx.pop()
+
+
+WalkWhileWriting.TestCase.settings = settings(
+    max_examples=40, stateful_step_count=15, deadline=None
+)
+test_walk_while_writing = WalkWhileWriting.TestCase
