@@ -26,7 +26,7 @@ test: $(VENV)/.installed-test
 .venv-min/.installed: pyproject.toml
 	$(PYTHON) -m venv .venv-min
 	.venv-min/bin/pip install -q --upgrade pip
-	.venv-min/bin/pip install -q -e '.[test]' 'sqlalchemy>=2.0,<2.1' 'flask-sqlalchemy>=3.1,<3.2' 'flask>=3.0,<3.1'
+	.venv-min/bin/pip install -q -e '.[test]' 'sqlalchemy>=2.0,<2.1' 'flask-sqlalchemy>=3.1,<3.2' 'flask>=3.0,<3.1' 'prometheus-client>=0.20,<0.21'
 	touch $@
 
 test-min: .venv-min/.installed

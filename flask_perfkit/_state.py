@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import threading
 import time
@@ -15,8 +16,10 @@ from flask import current_app
 from . import database
 from .checks import CheckRunner
 from .checks import HealthCheck
+from .config import CheckOverride
 from .config import PerfKitConfig
 from .errors import NotInitializedError
+from .metrics import SnapshotWriter
 from .pool import EngineMonitor
 from .profiler import QueryProfiler
 from .report import profiling_check
@@ -39,8 +42,9 @@ class PerfKitState:
         self.started = time.time()
         #: Engine monitors by bind name.
         self.monitors: dict[str, EngineMonitor] = {}
-        #: Checks registered by the app, by name.
+        #: Checks registered by the app, by name. Change them through :meth:`add_check`.
         self.extra_checks: dict[str, HealthCheck] = {}
+        self._checks_memo: list[HealthCheck] | None = None
         self._builtin_checks: dict[str, tuple[HealthCheck, HealthCheck]] = {}
         self._lock = threading.Lock()
         self._checkout_timeouts = 0
@@ -62,6 +66,8 @@ class PerfKitState:
         #: The app's tiered cache; its backend is set by :meth:`.PerfKit.init_app`.
         self.cache: TieredCache | None = None
         self.cache_check: HealthCheck | None = None
+        #: Writes this process's metrics for prometheus_client's multiprocess mode.
+        self.metrics_writer = SnapshotWriter(self, app.import_name)
         self.profiling_check = HealthCheck(
             "profiling", profiling_check(self.profiler), critical=False, component_type="system"
         )
@@ -80,7 +86,20 @@ class PerfKitState:
                 database.connectivity_check(monitor, self.config.health_timeout),
                 database.pool_check(monitor),
             )
+            self._checks_memo = None
         return monitor
+
+    def add_check(self, check: HealthCheck) -> None:
+        """Add or replace an app check."""
+        with self._lock:
+            self.extra_checks[check.name] = check
+            self._checks_memo = None
+
+    def set_cache_check(self, check: HealthCheck) -> None:
+        """Set the check of the cache backend."""
+        with self._lock:
+            self.cache_check = check
+            self._checks_memo = None
 
     def database_checks(self) -> list[HealthCheck]:
         """The connectivity and pool checks of every engine."""
@@ -90,14 +109,30 @@ class PerfKitState:
     def all_checks(self) -> list[HealthCheck]:
         """Every check: the databases', the cache's, profiling, then the app's.
 
-        An app check with the name of a built-in check replaces it.
+        An app check with the name of a built-in check replaces it. ``PERFKIT_HEALTH_CHECKS``
+        is applied on top.
         """
-        builtin = [*self.database_checks(), self.profiling_check]
-        if self.cache_check is not None:
-            builtin.insert(-1, self.cache_check)
-        checks = {check.name: check for check in builtin}
-        checks.update(self.extra_checks)
-        return list(checks.values())
+        memo = self._checks_memo
+        if memo is not None:
+            return memo
+        with self._lock:
+            builtin = [check for pair in self._builtin_checks.values() for check in pair]
+            builtin.append(self.profiling_check)
+            if self.cache_check is not None:
+                builtin.insert(-1, self.cache_check)
+            checks = {check.name: check for check in builtin}
+            checks.update(self.extra_checks)
+            overrides = self.config.health_checks
+            memo = [
+                _override(check, overrides[check.name]) if check.name in overrides else check
+                for check in checks.values()
+            ]
+            self._checks_memo = memo
+        return memo
+
+    def readiness_checks(self) -> list[HealthCheck]:
+        """The checks ``/health/ready`` runs."""
+        return [check for check in self.all_checks() if check.readiness]
 
     def count_checkout_timeout(self) -> None:
         """Count a request that waited out the pool timeout."""
@@ -111,10 +146,20 @@ class PerfKitState:
 
     @property
     def since(self) -> str:
-        """When these statistics started, as an ISO 8601 UTC time."""
-        return datetime.datetime.fromtimestamp(self.started, datetime.UTC).isoformat(
-            timespec="seconds"
-        )
+        """When this app's PerfKit state was made, as an ISO 8601 UTC time."""
+        return iso_time(self.started)
+
+
+def iso_time(timestamp: float) -> str:
+    """``timestamp`` as an ISO 8601 UTC time, to the second."""
+    return datetime.datetime.fromtimestamp(timestamp, datetime.UTC).isoformat(timespec="seconds")
+
+
+def _override(check: HealthCheck, override: CheckOverride) -> HealthCheck:
+    changes = {
+        field: value for field, value in dataclasses.asdict(override).items() if value is not None
+    }
+    return dataclasses.replace(check, **changes)
 
 
 def get_state(app: Flask | None = None) -> PerfKitState:

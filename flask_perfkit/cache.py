@@ -113,6 +113,8 @@ class TieredCache:
         self._app = app
         self._lock = threading.Lock()
         self._stats = {tier: TierStats() for tier in Tier}
+        #: When the counts started: at creation or the last :meth:`reset_stats`.
+        self.since = time.time()
         self._failures = 0
         self._open_until = 0.0
         self._last_log: dict[Tier, float] = {}
@@ -343,6 +345,7 @@ class TieredCache:
         """Set every tier's counts back to 0."""
         with self._lock:
             self._stats = {tier: TierStats() for tier in Tier}
+            self.since = time.time()
 
     def probe(self) -> float:
         """Read a key straight from the backend, past the circuit breaker; return milliseconds.

@@ -9,6 +9,7 @@ from flask import Response
 from flask import request
 
 from ._state import get_state
+from ._state import iso_time
 from .cache import Tier
 from .cache import TieredCache
 from .checks import CheckResult
@@ -83,6 +84,7 @@ def cache_health() -> Response:
         **cache.backend_status(),
         "tiers": tiers,
         "pid": os.getpid(),
+        "since": iso_time(cache.since),
     }
     return health_response(body, status)
 

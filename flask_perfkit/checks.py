@@ -75,7 +75,11 @@ class HealthCheck:
     :param critical: A failing critical check fails readiness (HTTP 503); a failing
         non-critical one only makes it ``warn`` (HTTP 200).
     :param component_type: The IETF ``componentType``, such as ``"datastore"``.
-    :param readiness: Whether ``/health/ready`` runs this check.
+    :param readiness: Whether ``/health/ready`` runs this check. ``/health/full`` runs every
+        check.
+    :param timeout: Seconds this check may take before it counts as a ``fail`` with the output
+        ``"timeout"``; ``None`` gives it the whole ``PERFKIT_HEALTH_TIMEOUT``. A timeout longer
+        than the budget is cut to the budget.
     """
 
     name: str
@@ -83,6 +87,7 @@ class HealthCheck:
     critical: bool = True
     component_type: str = "component"
     readiness: bool = True
+    timeout: float | None = None
 
 
 def summarize_error(exc: BaseException) -> str:
@@ -184,15 +189,17 @@ class CheckRunner:
     def run(self, checks: Iterable[HealthCheck], budget: float) -> dict[str, CheckResult]:
         """Run ``checks`` in parallel and collect their results within ``budget`` seconds.
 
-        A check that has not finished in time is a ``fail`` with the output ``"timeout"``; it
-        keeps running in the background and a later call picks its result up.
+        A check that has not finished within its own ``timeout`` (or the budget, whichever is
+        shorter) is a ``fail`` with the output ``"timeout"``; it keeps running in the background
+        and a later call picks its result up.
         """
         start = time.monotonic()
         deadline = start + budget
-        runs = {check.name: self._run_for(check, start) for check in checks}
+        runs = {check.name: (check, self._run_for(check, start)) for check in checks}
         results: dict[str, CheckResult] = {}
-        for name, run in runs.items():
-            if run.done.wait(max(deadline - time.monotonic(), 0)) and run.result is not None:
+        for name, (check, run) in runs.items():
+            until = deadline if check.timeout is None else min(deadline, start + check.timeout)
+            if run.done.wait(max(until - time.monotonic(), 0)) and run.result is not None:
                 results[name] = run.result
             else:
                 results[name] = CheckResult(

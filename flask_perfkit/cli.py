@@ -1,7 +1,9 @@
 """The ``flask perfkit`` commands.
 
 Statistics live in each server process, so ``flask perfkit report`` asks a running instance
-for them over HTTP, with the admin token from ``PERFKIT_ADMIN_TOKEN``.
+for them over HTTP, with the admin token from ``PERFKIT_ADMIN_TOKEN``. ``flask perfkit check``
+runs the readiness checks from the command's own process (or asks an instance with ``--url``),
+and ``flask perfkit reset`` resets this process or, with ``--url``, an instance.
 """
 
 from __future__ import annotations
@@ -20,15 +22,27 @@ from ._state import get_state
 cli = AppGroup("perfkit", help="Query statistics and health of flask-perfkit.")
 
 
-def _fetch(url: str, token: str | None, timeout: float) -> dict[str, t.Any]:
+def _fetch(
+    url: str,
+    token: str | None,
+    timeout: float,
+    *,
+    method: str = "GET",
+    accept_status: t.Container[int] = (),
+) -> dict[str, t.Any]:
     headers = {"Accept": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    req = urllib.request.Request(url, headers=headers)
+    req = urllib.request.Request(url, headers=headers, method=method)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as response:
             return t.cast(dict[str, t.Any], json.load(response))
     except urllib.error.HTTPError as error:
+        if error.code in accept_status:
+            try:
+                return t.cast(dict[str, t.Any], json.load(error))
+            except ValueError:
+                pass
         raise click.ClickException(f"{url} answered HTTP {error.code}.") from None
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
@@ -100,3 +114,93 @@ def report_command(url: str, token: str | None, as_json: bool, timeout: float) -
             "The instance answered without details: pass --token, or set PERFKIT_ADMIN_TOKEN."
         )
     click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
+
+
+def format_checks(body: t.Mapping[str, t.Any]) -> str:
+    """A health body as a plain-text table of its checks."""
+    checks: t.Mapping[str, t.Mapping[str, t.Any]] = body.get("checks") or {}
+    width = max([len("check"), *map(len, checks)])
+    lines = [f"{'check':<{width}}  status  critical  ms        output"]
+    for name, check in checks.items():
+        critical = check.get("critical")
+        duration = check.get("duration_ms")
+        lines.append(
+            f"{name:<{width}}  {check['status']:<6}  {'' if critical is None else critical!s:<8}"
+            f"  {'' if duration is None else f'{duration:.1f}':<8}  {check.get('output') or ''}"
+        )
+    lines.append(f"status: {body['status']}")
+    return "\n".join(lines)
+
+
+@cli.command("check")
+@click.option(
+    "--url",
+    default=None,
+    help="Ask a running instance (its /ready endpoint) instead of checking from here.",
+)
+@click.option("--token", envvar="PERFKIT_ADMIN_TOKEN", help="Defaults to PERFKIT_ADMIN_TOKEN.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--timeout", default=5.0, show_default=True, help="Seconds to wait with --url.")
+def check_command(url: str | None, token: str | None, as_json: bool, timeout: float) -> None:
+    """Run the readiness checks and exit 1 if they fail, 0 for pass or warn.
+
+    Without --url the checks run in this process, against the app's own database and cache,
+    which suits a container HEALTHCHECK.
+    """
+    if url is None:
+        from .health import run_checks
+
+        state = get_state()
+        checks = state.readiness_checks()
+        status, results = run_checks(state, checks)
+        body = {
+            "status": status.value,
+            "checks": {
+                c.name: {
+                    "status": results[c.name].status.value,
+                    "critical": c.critical,
+                    "duration_ms": results[c.name].duration_ms,
+                    "output": results[c.name].output,
+                }
+                for c in checks
+            },
+        }
+    else:
+        prefix = get_state().config.health_url_prefix or "/health"
+        body = _fetch(
+            f"{url.rstrip('/')}{prefix.rstrip('/')}/ready", token, timeout, accept_status={503}
+        )
+    click.echo(json.dumps(body, indent=2) if as_json else format_checks(body))
+    if body.get("status") == "fail":
+        raise SystemExit(1)
+
+
+@cli.command("reset")
+@click.option(
+    "--url",
+    default=None,
+    help="Reset a running instance (the process that answers) instead of this one.",
+)
+@click.option("--token", envvar="PERFKIT_ADMIN_TOKEN", help="Defaults to PERFKIT_ADMIN_TOKEN.")
+@click.option("--timeout", default=5.0, show_default=True, help="Seconds to wait with --url.")
+def reset_command(url: str | None, token: str | None, timeout: float) -> None:
+    """Forget query statistics and cache counts, and drop PerfKit's cache entries.
+
+    Statistics live in each process. Without --url this resets this process and clears
+    PerfKit's entries in the configured cache backend, which for Redis is the cache every
+    worker shares. With --url, the instance that answers resets its own statistics.
+    """
+    state = get_state()
+    if url is None:
+        state.profiler.reset()
+        cleared = 0
+        if state.cache is not None:
+            state.cache.reset_stats()
+            cleared = state.cache.invalidate()
+        click.echo(f"Reset the statistics of this process; cleared {cleared} cache entries.")
+        return
+    token = token or state.config.admin_token
+    base = f"{url.rstrip('/')}{(state.config.health_url_prefix or '/health').rstrip('/')}"
+    for path in ("/profiling/reset", "/cache/reset-stats", "/cache/clear"):
+        body = _fetch(base + path, token, timeout, method="POST")
+        click.echo(f"POST {path}: pid {body.get('pid', '?')} {body.get('status', '?')}")

@@ -41,6 +41,7 @@ class ConfigKey:
     HEALTH_URL_PREFIX = "PERFKIT_HEALTH_URL_PREFIX"
     HEALTH_TIMEOUT = "PERFKIT_HEALTH_TIMEOUT"
     HEALTH_CHECK_TTL = "PERFKIT_HEALTH_CHECK_TTL"
+    HEALTH_CHECKS = "PERFKIT_HEALTH_CHECKS"
     HEALTH_SHOW_DETAILS = "PERFKIT_HEALTH_SHOW_DETAILS"
     ADMIN_TOKEN = "PERFKIT_ADMIN_TOKEN"
 
@@ -89,9 +90,19 @@ DEFAULTS: Mapping[str, t.Any] = {
     ConfigKey.HEALTH_URL_PREFIX: "/health",
     ConfigKey.HEALTH_TIMEOUT: 0.8,
     ConfigKey.HEALTH_CHECK_TTL: 1.0,
+    ConfigKey.HEALTH_CHECKS: {},
     ConfigKey.HEALTH_SHOW_DETAILS: ShowDetails.WHEN_AUTHORIZED.value,
     ConfigKey.ADMIN_TOKEN: None,
 }
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckOverride:
+    """What ``PERFKIT_HEALTH_CHECKS`` changes about one health check; ``None`` keeps it."""
+
+    critical: bool | None = None
+    timeout: float | None = None
+    readiness: bool | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,6 +139,7 @@ class PerfKitConfig:
     health_url_prefix: str | None
     health_timeout: float
     health_check_ttl: float
+    health_checks: Mapping[str, CheckOverride]
     health_show_details: ShowDetails
     admin_token: str | None
 
@@ -191,6 +203,47 @@ def _bool(config: Mapping[str, t.Any], key: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{key} must be True or False, got {value!r}.")
     return value
+
+
+def _check_overrides(config: Mapping[str, t.Any]) -> dict[str, CheckOverride]:
+    key = ConfigKey.HEALTH_CHECKS
+    value = config[key]
+    example = '{"cache": {"critical": True, "timeout": 0.3}}'
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{key} must be a dict of check names to settings, such as {example}.")
+    overrides = {}
+    for name, settings in value.items():
+        if not isinstance(name, str) or not isinstance(settings, Mapping):
+            raise ConfigError(
+                f"{key} must be a dict of check names to settings, such as {example};"
+                f" got {name!r}: {settings!r}."
+            )
+        unknown = set(settings) - {"critical", "timeout", "readiness"}
+        if unknown:
+            raise ConfigError(
+                f"{key}[{name!r}] may set 'critical', 'timeout' and 'readiness', not"
+                f" {', '.join(map(repr, sorted(unknown, key=str)))}."
+            )
+        for flag in ("critical", "readiness"):
+            if flag in settings and not isinstance(settings[flag], bool):
+                raise ConfigError(
+                    f"{key}[{name!r}][{flag!r}] must be True or False, got {settings[flag]!r}."
+                )
+        timeout = settings.get("timeout")
+        if timeout is not None and (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not 0 < timeout < math.inf
+        ):
+            raise ConfigError(
+                f"{key}[{name!r}]['timeout'] must be a positive number of seconds, got {timeout!r}."
+            )
+        overrides[name] = CheckOverride(
+            critical=settings.get("critical"),
+            timeout=None if timeout is None else float(timeout),
+            readiness=settings.get("readiness"),
+        )
+    return overrides
 
 
 def resolve(config: Mapping[str, t.Any]) -> PerfKitConfig:
@@ -298,6 +351,7 @@ def resolve(config: Mapping[str, t.Any]) -> PerfKitConfig:
         health_url_prefix=prefix.rstrip("/") or "/" if prefix is not None else None,
         health_timeout=health_timeout,
         health_check_ttl=_seconds(config, ConfigKey.HEALTH_CHECK_TTL, allow_zero=True),
+        health_checks=_check_overrides(config),
         health_show_details=show_details,
         admin_token=token,
     )

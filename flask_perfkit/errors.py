@@ -8,6 +8,7 @@ import typing as t
 from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import Forbidden
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import NotImplemented as HTTPNotImplemented
 from werkzeug.exceptions import ServiceUnavailable
 from werkzeug.exceptions import Unauthorized
 
@@ -102,6 +103,12 @@ class AuthenticationRequired(APIError, Unauthorized):
             *super().get_headers(environ, scope),
             ("WWW-Authenticate", 'Bearer realm="perfkit"'),
         ]
+
+
+class MetricsUnavailable(APIError, HTTPNotImplemented):
+    """HTTP 501: ``GET /health/metrics`` needs the ``prometheus`` extra."""
+
+    error_code = "metrics_unavailable"
 
 
 class DatabaseUnavailable(APIError, ServiceUnavailable):

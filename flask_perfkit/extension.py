@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import typing as t
 from weakref import WeakKeyDictionary
 
@@ -24,8 +25,11 @@ from .checks import HealthCheck
 from .config import BudgetAction
 from .errors import ConfigError
 from .errors import DatabaseUnavailable
+from .metrics import multiprocess_dir as metrics_multiprocess_dir
 from .pool import PoolStatus
 from .profiler import QueryProfiler
+
+logger = logging.getLogger("flask_perfkit")
 
 _ORDER_FIX = (
     "Call perfkit.init_app(app, db=db) before db.init_app(app), or pass this option in"
@@ -126,10 +130,23 @@ class PerfKit:
 
         _config.apply_defaults(app.config)
         cfg = _config.resolve(app.config)
+        if (
+            cfg.health_show_details is _config.ShowDetails.ALWAYS
+            and not app.debug
+            and cfg.admin_token is None
+            and self._authorize is None
+        ):
+            logger.warning(
+                "PERFKIT_HEALTH_SHOW_DETAILS is 'always' outside debug mode: anyone who can"
+                " reach %s sees pool numbers, SQL patterns and cache statistics. Use"
+                " 'when_authorized' with PERFKIT_ADMIN_TOKEN or authorize= in production.",
+                cfg.health_url_prefix,
+            )
         state = PerfKitState(cfg, app)
         app.extensions["perfkit"] = self
         self._states[app] = state
-        state.extra_checks.update(self._checks)
+        for check in self._checks.values():
+            state.add_check(check)
         if not cfg.enabled:
             return
 
@@ -145,6 +162,10 @@ class PerfKit:
         # First, so statements run by other before_request functions are collected too.
         app.before_request_funcs.setdefault(None, []).insert(0, state.profiler.start_request)
         app.teardown_request(state.profiler.end_request)
+
+        if metrics_multiprocess_dir():
+            # Each worker writes its snapshot for the process that Prometheus scrapes.
+            app.before_request(state.metrics_writer.start)
 
         if sa_exc.TimeoutError not in app.error_handler_spec[None][None]:
             app.register_error_handler(sa_exc.TimeoutError, _pool_timeout_handler)
@@ -214,8 +235,10 @@ class PerfKit:
             return app.extensions["cache"][extension]
 
         state.cache = TieredCache(state.config, backend, app)
-        state.cache_check = HealthCheck(
-            "cache", cache_check(state.cache), critical=False, component_type="datastore"
+        state.set_cache_check(
+            HealthCheck(
+                "cache", cache_check(state.cache), critical=False, component_type="datastore"
+            )
         )
 
     @property
@@ -241,25 +264,35 @@ class PerfKit:
         critical: bool = True,
         component_type: str = "component",
         readiness: bool = True,
+        timeout: float | None = None,
     ) -> None:
         """Add a health check to every app this instance is registered on.
 
-        It runs in ``/health/ready`` (unless ``readiness`` is false), in parallel with the
-        others and under the same time budget.
+        It runs in ``/health/ready`` (unless ``readiness`` is false) and ``/health/full``, in
+        parallel with the others and under the same time budget. ``PERFKIT_HEALTH_CHECKS``
+        can change ``critical``, ``timeout`` and ``readiness`` from the config.
 
         :param name: Its key under ``checks``.
         :param func: See :class:`~flask_perfkit.checks.HealthCheck`.
         :param critical: Whether its failure fails readiness (503) or only warns (200).
         :param component_type: The IETF ``componentType``.
         :param readiness: Whether ``/health/ready`` runs it.
+        :param timeout: Seconds it may take before it is a ``fail`` with the output
+            ``"timeout"``; by default the whole ``PERFKIT_HEALTH_TIMEOUT``.
         """
-        check = HealthCheck(name, func, critical, component_type, readiness)
+        check = HealthCheck(name, func, critical, component_type, readiness, timeout)
         self._checks[name] = check
         for state in self._states.values():
-            state.extra_checks[name] = check
+            state.add_check(check)
 
     def health_check(
-        self, name: str, *, critical: bool = True, component_type: str = "component"
+        self,
+        name: str,
+        *,
+        critical: bool = True,
+        component_type: str = "component",
+        readiness: bool = True,
+        timeout: float | None = None,
     ) -> t.Callable[[CheckFunction], CheckFunction]:
         """A decorator form of :meth:`add_check`.
 
@@ -271,7 +304,14 @@ class PerfKit:
         """
 
         def decorator(func: CheckFunction) -> CheckFunction:
-            self.add_check(name, func, critical=critical, component_type=component_type)
+            self.add_check(
+                name,
+                func,
+                critical=critical,
+                component_type=component_type,
+                readiness=readiness,
+                timeout=timeout,
+            )
             return func
 
         return decorator

@@ -22,6 +22,7 @@ from flask import request
 from . import database
 from ._state import PerfKitState
 from ._state import get_state
+from ._state import iso_time
 from .checks import CheckResult
 from .checks import HealthCheck
 from .checks import Status
@@ -29,6 +30,7 @@ from .checks import aggregate
 from .config import ShowDetails
 from .errors import AdminDisabled
 from .errors import AuthenticationRequired
+from .errors import MetricsUnavailable
 from .signals import health_changed
 
 if t.TYPE_CHECKING:
@@ -145,15 +147,24 @@ def _public_body(status: Status, results: t.Mapping[str, CheckResult]) -> dict[s
     }
 
 
-def checks_response(state: PerfKitState, checks: list[HealthCheck]) -> Response:
-    """Run ``checks`` and answer with their results, detailed only for those allowed."""
+def checks_response(
+    state: PerfKitState,
+    checks: list[HealthCheck],
+    extra: t.Callable[[], dict[str, t.Any]] | None = None,
+) -> Response:
+    """Run ``checks`` and answer with their results, detailed only for those allowed.
+
+    :param extra: Makes further detail fields, only for callers who see details.
+    """
     status, results = run_checks(state, checks)
     if not details_allowed():
         return health_response(_public_body(status, results), status)
     body = {
         "status": status.value,
         "checks": {c.name: _check_body(c, results[c.name]) for c in checks},
+        **(extra() if extra is not None else {}),
         "pid": os.getpid(),
+        "since": state.since,
     }
     return health_response(body, status)
 
@@ -168,8 +179,38 @@ def live() -> Response:
 def ready() -> Response:
     """Readiness: every readiness check, 200 for ``pass`` and ``warn``, 503 for ``fail``."""
     state = get_state()
-    checks = [c for c in state.all_checks() if c.readiness]
-    return checks_response(state, checks)
+    return checks_response(state, state.readiness_checks())
+
+
+@bp.get("/full", endpoint="full")
+def full() -> Response:
+    """Every check, readiness or not, and a summary of each component.
+
+    Anonymous callers under ``when_authorized`` get the statuses only.
+    """
+    state = get_state()
+    return checks_response(state, state.all_checks(), lambda: {"components": components(state)})
+
+
+def components(state: PerfKitState) -> dict[str, t.Any]:
+    """A summary of the pools, the cache and the query statistics. Does no I/O."""
+    cache = state.cache
+    profiler = state.profiler
+    summary = profiler.summary()
+    return {
+        "database": {
+            name: {
+                "dialect": monitor.engine.dialect.name,
+                "pool": dataclasses.asdict(monitor.status()),
+                "checkout_timeouts": state.checkout_timeouts,
+            }
+            for name, monitor in state.monitors.items()
+        },
+        "cache": None
+        if cache is None
+        else {**cache.backend_status(), "tiers": cache.stats(), "since": iso_time(cache.since)},
+        "profiling": {**summary, "n_plus_one_suspects": len(profiler.suspects())},
+    }
 
 
 @bp.get("/database", endpoint="database")
@@ -212,6 +253,7 @@ def database_health() -> Response:
         "engines": engines,
         "recommendations": advice,
         "pid": os.getpid(),
+        "since": iso_time(min((m.since for m in state.monitors.values()), default=state.started)),
     }
     return health_response(body, status)
 
@@ -233,6 +275,43 @@ def database_events() -> Response:
         },
         "checkout_timeouts": state.checkout_timeouts,
         "pid": os.getpid(),
-        "since": state.since,
+        "since": iso_time(min((m.since for m in state.monitors.values()), default=state.started)),
     }
     return health_response(body, status)
+
+
+@bp.get("/metrics", endpoint="metrics")
+def metrics() -> Response:
+    """Prometheus text exposition of the query, cache, pool and health metrics.
+
+    Metrics are details: under ``when_authorized`` Prometheus sends the admin token as a
+    bearer token; under ``never`` the endpoint is off.
+    """
+    state = get_state()
+    if not details_allowed():
+        policy = state.config.health_show_details
+        if policy is ShowDetails.NEVER or (
+            state.config.admin_token is None and _extension()._authorize is None
+        ):
+            raise AdminDisabled(
+                "Metrics are details, which PERFKIT_HEALTH_SHOW_DETAILS does not show to this"
+                " caller. Set PERFKIT_ADMIN_TOKEN and scrape with it as a bearer token."
+            )
+        raise AuthenticationRequired(
+            "Metrics need an 'Authorization: Bearer <PERFKIT_ADMIN_TOKEN>' header."
+        )
+    try:
+        from . import metrics as _metrics
+
+        _, results = run_checks(state, state.all_checks())
+        text, content_type = _metrics.exposition(
+            state,
+            state.metrics_writer,
+            {name: result.status for name, result in results.items()},
+            request.headers.get("Accept", ""),
+        )
+    except ImportError:
+        raise MetricsUnavailable(
+            "GET /health/metrics needs prometheus_client: pip install 'flask-perfkit[prometheus]'."
+        ) from None
+    return Response(text, headers=_HEADERS, content_type=content_type)

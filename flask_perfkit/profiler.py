@@ -54,6 +54,38 @@ _MAX_ENDPOINTS = 20
 _STEPS = 4
 
 
+#: The operation labels of the duration histogram by operation.
+OPERATIONS = ("select", "insert", "update", "delete", "other")
+
+
+def operation_label(pattern: Pattern) -> str:
+    """The bounded operation label of a pattern: one of :data:`OPERATIONS`."""
+    if pattern.is_select:
+        return "select"
+    operation = pattern.operation.lower()
+    return operation if operation in OPERATIONS else "other"
+
+
+@dataclasses.dataclass
+class OperationTotals:
+    """Statements of one operation since start or the last reset, evicted patterns included.
+
+    ``buckets`` maps a histogram bucket to its count; bucket ``b`` holds durations below
+    ``2 ** (b / 4)`` microseconds, and every bucket ``4 * k`` ends exactly at ``2 ** k`` us.
+    """
+
+    count: int = 0
+    seconds: float = 0.0
+    buckets: dict[int, int] = dataclasses.field(default_factory=dict)
+
+    def add(self, calls: int, seconds: float, buckets: t.Mapping[int, int]) -> None:
+        self.count += calls
+        self.seconds += seconds
+        mine = self.buckets
+        for bucket, count in buckets.items():
+            mine[bucket] = mine.get(bucket, 0) + count
+
+
 def _bucket_seconds(bucket: int) -> float:
     return 0.0 if bucket == 0 else 2 ** ((bucket - 0.5) / _STEPS) / 1e6
 
@@ -227,6 +259,7 @@ class QueryProfiler:
     def _reset_counters(self) -> None:
         self.since = time.time()
         self.evictions = 0
+        self._retired: dict[str, OperationTotals] = {}
         self.total_calls = 0
         self.total_time = 0.0
         self.slow_calls = 0
@@ -426,6 +459,8 @@ class QueryProfiler:
         )
         for victim in victims:
             del self._stats[victim.pattern.query_id]
+            retired = self._retired.setdefault(operation_label(victim.pattern), OperationTotals())
+            retired.add(victim.calls, victim.total, victim.buckets)
         self.evictions += len(victims)
 
     def _detect_n_plus_one(self, collector: _Collector, now: float) -> None:
@@ -513,6 +548,20 @@ class QueryProfiler:
                 for s in entries
                 if s.calls
             ]
+
+    def operation_totals(self) -> dict[str, OperationTotals]:
+        """Count, time and histogram of every operation, evicted patterns included.
+
+        The totals only grow until :meth:`reset`, as Prometheus counters must.
+        """
+        self.flush_pending()
+        with self._lock:
+            totals = {op: OperationTotals() for op in OPERATIONS}
+            for op, retired in self._retired.items():
+                totals[op].add(retired.count, retired.seconds, retired.buckets)
+            for entry in self._stats.values():
+                totals[operation_label(entry.pattern)].add(entry.calls, entry.total, entry.buckets)
+        return totals
 
     def slow_queries(self) -> list[SlowQuery]:
         """The recent slow executions, newest first."""

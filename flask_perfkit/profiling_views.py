@@ -15,6 +15,7 @@ from flask import request
 
 from ._state import PerfKitState
 from ._state import get_state
+from ._state import iso_time
 from .checks import Status
 from .errors import InvalidParameter
 from .health import bp
@@ -51,7 +52,8 @@ def _answer(status: Status, body: t.Callable[[PerfKitState], dict[str, t.Any]]) 
     state = get_state()
     if not details_allowed():
         return health_response({"status": status.value}, status)
-    return health_response({"status": status.value, **body(state), "pid": os.getpid()}, status)
+    body_ = {"status": status.value, **body(state), "pid": os.getpid()}
+    return health_response({**body_, "since": iso_time(state.profiler.since)}, status)
 
 
 @bp.get("/profiling", endpoint="profiling")
@@ -61,7 +63,8 @@ def profiling() -> Response:
     if not details_allowed():
         return health_response({"status": status.value}, status)
     report = build_report(state.profiler, state.monitors.values())
-    return health_response({**report, "pid": os.getpid()}, status)
+    since = iso_time(state.profiler.since)
+    return health_response({**report, "pid": os.getpid(), "since": since}, status)
 
 
 @bp.get("/profiling/queries", endpoint="profiling_queries")

@@ -65,6 +65,7 @@ class HealthSchema(Schema):
     status = fields.String(required=True, validate=_STATUS)
     checks = fields.Dict(keys=fields.String(), values=fields.Nested(CheckSchema), required=True)
     pid = fields.Integer(required=True)
+    since = fields.String(required=True)
 
 
 class PoolStatusSchema(Schema):
@@ -123,6 +124,69 @@ class DatabaseHealthSchema(Schema):
     )
     recommendations = fields.List(fields.Nested(RecommendationSchema), required=True)
     pid = fields.Integer(required=True)
+    since = fields.String(required=True)
+
+
+class EngineComponentSchema(Schema):
+    """One engine under ``components.database`` in ``GET /health/full``."""
+
+    dialect = fields.String(required=True)
+    pool = fields.Nested(PoolStatusSchema, required=True)
+    checkout_timeouts = fields.Integer(required=True)
+
+
+class TierStatsSchema(Schema):
+    """One tier's counts."""
+
+    hits = fields.Integer(required=True)
+    misses = fields.Integer(required=True)
+    sets = fields.Integer(required=True)
+    errors = fields.Integer(required=True)
+    hit_rate = fields.Float(allow_none=True)
+    backend_ms = fields.Float(required=True)
+
+
+class CacheComponentSchema(Schema):
+    """``components.cache`` in ``GET /health/full``."""
+
+    backend = fields.String(required=True)
+    circuit_open = fields.Boolean(required=True)
+    last_error = fields.String(allow_none=True)
+    tiers = fields.Dict(keys=fields.String(), values=fields.Nested(TierStatsSchema), required=True)
+    since = fields.String(required=True)
+
+
+class ProfilingComponentSchema(Schema):
+    """``components.profiling`` in ``GET /health/full``: the profiling summary."""
+
+    total_queries = fields.Integer(required=True)
+    total_ms = fields.Float(required=True)
+    avg_ms = fields.Float(required=True)
+    slow_queries = fields.Integer(required=True)
+    very_slow_queries = fields.Integer(required=True)
+    slow_percentage = fields.Float(required=True)
+    very_slow_percentage = fields.Float(required=True)
+    errors = fields.Integer(required=True)
+    patterns = fields.Integer(required=True)
+    evictions = fields.Integer(required=True)
+    since = fields.String(required=True)
+    n_plus_one_suspects = fields.Integer(required=True)
+
+
+class ComponentsSchema(Schema):
+    """``components`` in ``GET /health/full``."""
+
+    database = fields.Dict(
+        keys=fields.String(), values=fields.Nested(EngineComponentSchema), required=True
+    )
+    cache = fields.Nested(CacheComponentSchema, allow_none=True, required=True)
+    profiling = fields.Nested(ProfilingComponentSchema, required=True)
+
+
+class FullHealthSchema(HealthSchema):
+    """``GET /health/full`` with details."""
+
+    components = fields.Nested(ComponentsSchema, required=True)
 
 
 class EngineEventsSchema(Schema):

@@ -17,7 +17,6 @@ from flask_perfkit import require_admin
 from flask_perfkit.schemas import DatabaseEventsSchema
 from flask_perfkit.schemas import DatabaseHealthSchema
 from flask_perfkit.schemas import HealthSchema
-from flask_perfkit.schemas import PublicHealthSchema
 from flask_perfkit.signals import health_changed
 from tests.conftest import POSTGRES_URL
 from tests.conftest import AppFactory
@@ -78,37 +77,6 @@ def test_database_endpoint_matches_its_schema(client: FlaskClient) -> None:
     assert body["engines"]["default"]["connectivity"]["status"] == "pass"
     events = client.get("/health/database/events").get_json()
     assert DatabaseEventsSchema().validate(events) == {}
-
-
-@pytest.mark.parametrize(
-    ("policy", "headers", "detailed"),
-    [
-        ("when_authorized", {}, False),
-        ("when_authorized", {"Authorization": "Bearer wrong"}, False),
-        ("when_authorized", {"Authorization": f"Basic {TOKEN}"}, False),
-        ("when_authorized", {"Authorization": f"Bearer {TOKEN}"}, True),
-        ("always", {}, True),
-        ("never", {"Authorization": f"Bearer {TOKEN}"}, False),
-    ],
-)
-@pytest.mark.parametrize("path", ["/health/ready", "/health/database", "/health/database/events"])
-def test_details_policy(
-    make_app: AppFactory, policy: str, headers: dict[str, str], detailed: bool, path: str
-) -> None:
-    app, _, _ = make_app(PERFKIT_HEALTH_SHOW_DETAILS=policy, PERFKIT_ADMIN_TOKEN=TOKEN)
-    response = app.test_client().get(path, headers=headers)
-    assert response.status_code == 200
-    body = response.get_json()
-    assert body["status"] == "pass"
-    if detailed:
-        assert "pid" in body
-    else:
-        assert "pid" not in body
-        assert set(body) <= {"status", "checks"}
-        for check in body.get("checks", {}).values():
-            assert check == {"status": "pass"}
-        if "checks" in body:
-            assert PublicHealthSchema().validate(body) == {}
 
 
 def test_authorize_callback_grants_details(make_app: AppFactory) -> None:

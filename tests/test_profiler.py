@@ -293,6 +293,7 @@ def test_slow_queries_fill_a_bounded_buffer_and_signal(make_app: AppFactory) -> 
         "status": "warn",
         "slow_queries": [],
         "pid": body["pid"],
+        "since": body["since"],
     }
 
 
