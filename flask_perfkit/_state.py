@@ -159,6 +159,8 @@ def _override(check: HealthCheck, override: CheckOverride) -> HealthCheck:
     changes = {
         field: value for field, value in dataclasses.asdict(override).items() if value is not None
     }
+    if override.critical is not None:
+        changes["critical_from_config"] = True
     return dataclasses.replace(check, **changes)
 
 

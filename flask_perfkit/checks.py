@@ -48,6 +48,9 @@ class CheckResult:
     :param observed_value: The measured value, such as a latency or a connection count.
     :param observed_unit: The unit of ``observed_value``, such as ``"ms"``.
     :param details: Further data, shown only to callers allowed to see details.
+    :param critical: Overrides the check's own ``critical`` for this result, as the pool check
+        does when the pool is exhausted. A ``critical`` set in ``PERFKIT_HEALTH_CHECKS`` wins
+        over it.
     """
 
     status: Status
@@ -55,6 +58,7 @@ class CheckResult:
     observed_value: float | int | None = None
     observed_unit: str | None = None
     details: Mapping[str, t.Any] = dataclasses.field(default_factory=dict)
+    critical: bool | None = None
     #: How long the check took, in milliseconds. Set by the runner.
     duration_ms: float | None = None
     #: When the check finished, as an ISO 8601 UTC time. Set by the runner.
@@ -88,6 +92,14 @@ class HealthCheck:
     component_type: str = "component"
     readiness: bool = True
     timeout: float | None = None
+    #: Whether ``critical`` was set in ``PERFKIT_HEALTH_CHECKS``; results cannot override it.
+    critical_from_config: bool = False
+
+    def is_critical(self, result: CheckResult) -> bool:
+        """Whether ``result`` of this check counts as critical."""
+        if result.critical is None or self.critical_from_config:
+            return self.critical
+        return result.critical
 
 
 def summarize_error(exc: BaseException) -> str:
@@ -228,8 +240,9 @@ def aggregate(checks: Iterable[HealthCheck], results: Mapping[str, CheckResult])
     """The overall status: a failing critical check fails it, anything else can only warn."""
     statuses = []
     for check in checks:
-        status = results[check.name].status
-        if status is Status.FAIL and not check.critical:
+        result = results[check.name]
+        status = result.status
+        if status is Status.FAIL and not check.is_critical(result):
             status = Status.WARN
         statuses.append(status)
     return Status.worst(statuses)

@@ -38,11 +38,12 @@ def _fetch(
         with urllib.request.urlopen(req, timeout=timeout) as response:
             return t.cast(dict[str, t.Any], json.load(response))
     except urllib.error.HTTPError as error:
-        if error.code in accept_status:
-            try:
-                return t.cast(dict[str, t.Any], json.load(error))
-            except ValueError:
-                pass
+        with error:
+            if error.code in accept_status:
+                try:
+                    return t.cast(dict[str, t.Any], json.load(error))
+                except ValueError:
+                    pass
         raise click.ClickException(f"{url} answered HTTP {error.code}.") from None
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
@@ -166,7 +167,9 @@ def check_command(url: str | None, token: str | None, as_json: bool, timeout: fl
             },
         }
     else:
-        prefix = get_state().config.health_url_prefix or "/health"
+        config = get_state().config
+        prefix = config.health_url_prefix or "/health"
+        token = token or config.admin_token
         body = _fetch(
             f"{url.rstrip('/')}{prefix.rstrip('/')}/ready", token, timeout, accept_status={503}
         )

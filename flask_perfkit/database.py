@@ -230,19 +230,29 @@ def connectivity_check(monitor: EngineMonitor, timeout: float) -> HealthCheck:
 
 
 def pool_check(monitor: EngineMonitor) -> HealthCheck:
-    """The non-critical check of pool utilization; does no I/O.
+    """The check of pool utilization; does no I/O.
 
-    Non-critical because a busy pool is no reason to take an instance out of a load balancer:
-    it makes readiness ``warn``, not ``fail``.
+    A busy pool (from 70 %, ``fail`` from 90 %) only makes readiness ``warn``: it is no reason
+    to take an instance out of a load balancer. An exhausted pool, where every connection the
+    pool may open is checked out and the next request would wait for ``pool_timeout``, fails
+    readiness (503) until a connection is free, so traffic goes to instances that can serve it.
     """
 
     def check() -> CheckResult:
         status = monitor.status()
+        verdict = pool_check_status(status)
+        exhausted = status.utilization is not None and status.utilization >= 1.0
+        output = None
+        if exhausted:
+            output = "pool exhausted"
+        elif verdict is not Status.PASS:
+            output = f"pool {status.utilization:.0%} used"
         return CheckResult(
-            pool_check_status(status),
-            output="pool exhausted" if pool_check_status(status) is Status.FAIL else None,
+            verdict,
+            output=output,
             observed_value=status.checked_out,
             observed_unit="connections",
+            critical=True if exhausted else None,
         )
 
     return HealthCheck(

@@ -134,7 +134,7 @@ def _check_body(check: HealthCheck, result: CheckResult) -> dict[str, t.Any]:
         "observedValue": result.observed_value,
         "observedUnit": result.observed_unit,
         "componentType": check.component_type,
-        "critical": check.critical,
+        "critical": check.is_critical(result),
         "duration_ms": result.duration_ms,
         "time": result.time,
     }

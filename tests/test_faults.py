@@ -104,7 +104,7 @@ def test_black_hole_probe_thread_is_released_by_the_connect_timeout(
         time.sleep(0.3)
 
 
-def test_exhausted_pool_answers_in_time_without_waiting_for_the_pool(
+def test_exhausted_pool_fails_readiness_in_time_without_waiting_for_the_pool(
     make_app: AppFactory, throwaway_postgres: ThrowawayPostgres
 ) -> None:
     app, db, _ = make_app(
@@ -113,6 +113,7 @@ def test_exhausted_pool_answers_in_time_without_waiting_for_the_pool(
         PERFKIT_POOL_MAX_OVERFLOW=1,
         PERFKIT_POOL_TIMEOUT=30,
         PERFKIT_HEALTH_SHOW_DETAILS="always",
+        PERFKIT_HEALTH_CHECK_TTL=0,
     )
     client = app.test_client()
     with app.app_context():
@@ -122,15 +123,80 @@ def test_exhausted_pool_answers_in_time_without_waiting_for_the_pool(
             stack.enter_context(engine.connect()).execute(sa.text("SELECT 1"))
         status, body, elapsed = get_ready(client)
         assert elapsed < BUDGET + MARGIN
-        assert status == 200
-        assert body["status"] == "warn"
+        assert status == 503
+        assert body["status"] == "fail"
         checks = body["checks"]
         assert checks["db"]["status"] == "pass"
-        assert checks["db:connections"]["status"] == "fail"
-        assert checks["db:connections"]["observedValue"] == 3
+        pool = checks["db:connections"]
+        assert pool["status"] == "fail"
+        assert pool["output"] == "pool exhausted"
+        assert pool["critical"] is True
+        assert pool["observedValue"] == 3
         detail = client.get("/health/database").get_json()["engines"]["default"]
         assert detail["pool"]["utilization"] == 1.0
         assert detail["status"] == "fail"
         assert engine.pool.checkedout() == 3  # type: ignore[attr-defined]
+        with app.app_context():
+            result = app.test_cli_runner().invoke(args=["perfkit", "check"])
+        assert result.exit_code == 1, result.output
     status, body, _ = get_ready(client)
     assert status == 200
+    assert body["status"] == "pass"
+
+
+def test_a_busy_pool_only_warns_and_config_can_keep_an_exhausted_one_from_failing(
+    make_app: AppFactory, throwaway_postgres: ThrowawayPostgres
+) -> None:
+    app, db, _ = make_app(
+        throwaway_postgres.url,
+        PERFKIT_POOL_SIZE=10,
+        PERFKIT_POOL_MAX_OVERFLOW=0,
+        PERFKIT_HEALTH_SHOW_DETAILS="always",
+        PERFKIT_HEALTH_CHECK_TTL=0,
+    )
+    other, other_db, _ = make_app(
+        throwaway_postgres.url,
+        PERFKIT_POOL_SIZE=1,
+        PERFKIT_POOL_MAX_OVERFLOW=0,
+        PERFKIT_HEALTH_SHOW_DETAILS="always",
+        PERFKIT_HEALTH_CHECKS={"db:connections": {"critical": False}},
+    )
+    with app.app_context():
+        engine = db.engine
+    with other.app_context():
+        other_engine = other_db.engine
+    with ExitStack() as stack:
+        for _ in range(9):
+            stack.enter_context(engine.connect())
+        stack.enter_context(other_engine.connect())
+        status, body, _ = get_ready(app.test_client())
+        assert status == 200 and body["status"] == "warn"
+        assert body["checks"]["db:connections"]["status"] == "fail"
+        assert body["checks"]["db:connections"]["output"] == "pool 90% used"
+        assert body["checks"]["db:connections"]["critical"] is False
+        status, body, _ = get_ready(other.test_client())
+        assert status == 200 and body["status"] == "warn"
+        assert body["checks"]["db:connections"]["output"] == "pool exhausted"
+        assert body["checks"]["db:connections"]["critical"] is False
+
+
+def test_check_command_exits_1_while_the_database_is_down(
+    make_app: AppFactory, throwaway_postgres: ThrowawayPostgres
+) -> None:
+    app, _, _ = make_app(throwaway_postgres.url, PERFKIT_HEALTH_CHECK_TTL=0)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["perfkit", "check"])
+    assert result.exit_code == 0, result.output
+    assert "status: pass" in result.output
+    throwaway_postgres.stop()
+    start = time.monotonic()
+    result = runner.invoke(args=["perfkit", "check"])
+    assert time.monotonic() - start < BUDGET + MARGIN
+    assert result.exit_code == 1, result.output
+    assert "connection refused" in result.output
+    assert "status: fail" in result.output
+    throwaway_postgres.start()
+    deadline = time.monotonic() + 5
+    while runner.invoke(args=["perfkit", "check"]).exit_code != 0:
+        assert time.monotonic() < deadline, "the check did not recover"
+        time.sleep(0.2)
