@@ -32,6 +32,7 @@ class Case:
     :param baseline: The name of the case the ratio is taken against, if any.
     :param target: The highest acceptable ratio, if there is a target.
     :param faster_than: A target that reads "at least this many times faster than the baseline".
+    :param limit_us: A target in microseconds per operation, whatever the baseline.
     """
 
     name: str
@@ -39,6 +40,7 @@ class Case:
     baseline: str | None = None
     target: float | None = None
     faster_than: float | None = None
+    limit_us: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +96,12 @@ def report(title: str, results: t.Sequence[Result], note: str = "") -> list[str]
                 verdict = f">= {case.faster_than}x faster: {'PASS' if ok else 'MISS'}"
                 if not ok:
                     missed.append(case.name)
+        if case.limit_us is not None:
+            ok = result.median_ns / 1000 <= case.limit_us
+            limit = f"<= {case.limit_us:g} us: {'PASS' if ok else 'MISS'}"
+            verdict = f"{verdict}; {limit}" if verdict else limit
+            if not ok:
+                missed.append(case.name)
         print(f"{case.name:<44} {result.median_ns / 1000:>9.1f} us {ratio_text:>9}  {verdict}")
     if note:
         print(note)

@@ -45,6 +45,10 @@ class PerfKitState:
         #: Checks registered by the app, by name. Change them through :meth:`add_check`.
         self.extra_checks: dict[str, HealthCheck] = {}
         self._checks_memo: list[HealthCheck] | None = None
+        #: Encoded health bodies by (id of the checks list, detailed), with the checks and the
+        #: results they were made of.
+        self.body_memo: dict[tuple[int, bool], tuple[t.Any, tuple[t.Any, ...], t.Any, bytes]] = {}
+        self._readiness_memo: tuple[list[HealthCheck], list[HealthCheck]] | None = None
         self._builtin_checks: dict[str, tuple[HealthCheck, HealthCheck]] = {}
         self._lock = threading.Lock()
         self._checkout_timeouts = 0
@@ -132,7 +136,13 @@ class PerfKitState:
 
     def readiness_checks(self) -> list[HealthCheck]:
         """The checks ``/health/ready`` runs."""
-        return [check for check in self.all_checks() if check.readiness]
+        every = self.all_checks()
+        memo = self._readiness_memo
+        if memo is not None and memo[0] is every:
+            return memo[1]
+        ready = [check for check in every if check.readiness]
+        self._readiness_memo = (every, ready)
+        return ready
 
     def count_checkout_timeout(self) -> None:
         """Count a request that waited out the pool timeout."""

@@ -164,6 +164,7 @@ class CheckRunner:
         self._lock = threading.Lock()
         self._runs: dict[str, _Run] = {}
         self._last_status: dict[str, Status] = {}
+        self._last_result: dict[str, CheckResult] = {}
 
     def _execute(self, check: HealthCheck, run: _Run) -> None:
         start = time.perf_counter()
@@ -173,12 +174,13 @@ class CheckRunner:
         except Exception as exc:
             logger.warning("Health check %r failed: %s", check.name, summarize_error(exc))
             result = CheckResult(Status.FAIL, output=summarize_error(exc))
-        run.result = dataclasses.replace(
+        final = dataclasses.replace(
             result,
             duration_ms=round((time.perf_counter() - start) * 1000, 3),
             time=_now_iso(),
         )
         run.finished_at = time.monotonic()
+        run.result = final
         run.done.set()
 
     def _run_for(self, check: HealthCheck, now: float) -> _Run:
@@ -206,10 +208,27 @@ class CheckRunner:
         and a later call picks its result up.
         """
         start = time.monotonic()
+        pid = os.getpid()
+        reused = {}
+        for check in checks:
+            run = self._runs.get(check.name)
+            if (
+                run is None
+                or run.result is None
+                or run.pid != pid
+                or start - run.finished_at >= self.ttl
+            ):
+                break
+            reused[check.name] = run.result
+        else:
+            return reused
         deadline = start + budget
         runs = {check.name: (check, self._run_for(check, start)) for check in checks}
         results: dict[str, CheckResult] = {}
         for name, (check, run) in runs.items():
+            if run.result is not None:
+                results[name] = run.result
+                continue
             until = deadline if check.timeout is None else min(deadline, start + check.timeout)
             if run.done.wait(max(until - time.monotonic(), 0)) and run.result is not None:
                 results[name] = run.result
@@ -226,9 +245,13 @@ class CheckRunner:
         self, results: Mapping[str, CheckResult]
     ) -> list[tuple[str, Status | None, Status]]:
         """Record ``results`` and return ``(name, old, new)`` for each status that changed."""
+        last = self._last_result
+        if all(last.get(name) is result for name, result in results.items()):
+            return []
         changed = []
         with self._lock:
             for name, result in results.items():
+                last[name] = result
                 old = self._last_status.get(name)
                 if old is not result.status:
                     self._last_status[name] = result.status

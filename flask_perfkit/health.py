@@ -40,6 +40,7 @@ bp = Blueprint("perfkit", __name__)
 
 HEALTH_CONTENT_TYPE = "application/health+json"
 _HEADERS = {"Cache-Control": "no-store"}
+_HEALTH_HEADERS = [("Cache-Control", "no-store"), ("Content-Type", HEALTH_CONTENT_TYPE)]
 _LIVE_BODY = b'{"status":"pass"}'
 # Time kept back from the budget to build and send the response.
 _RESPONSE_MARGIN = 0.05
@@ -69,9 +70,9 @@ def is_authorized() -> bool:
     return callback is not None and bool(callback())
 
 
-def details_allowed() -> bool:
+def details_allowed(state: PerfKitState | None = None) -> bool:
     """Whether the current request may see details, by ``PERFKIT_HEALTH_SHOW_DETAILS``."""
-    policy = get_state().config.health_show_details
+    policy = (state or get_state()).config.health_show_details
     if policy is ShowDetails.ALWAYS:
         return True
     if policy is ShowDetails.NEVER:
@@ -105,26 +106,34 @@ def require_admin(view: F) -> F:
 
 def health_response(body: t.Mapping[str, t.Any], status: Status) -> Response:
     """A health response: ``application/health+json``, never cached, 503 only on ``fail``."""
-    return Response(
-        json.dumps(body, separators=(",", ":")),
-        status=503 if status is Status.FAIL else 200,
-        headers=_HEADERS,
-        content_type=HEALTH_CONTENT_TYPE,
-    )
+    return _encoded_response(json.dumps(body, separators=(",", ":")).encode(), status)
 
 
 def run_checks(
     state: PerfKitState, checks: list[HealthCheck]
 ) -> tuple[Status, dict[str, CheckResult]]:
     """Run ``checks`` within the health budget, signal status changes, and aggregate."""
+    results = _collect(state, checks)
+    return _conclude(state, checks, results), results
+
+
+def _collect(state: PerfKitState, checks: list[HealthCheck]) -> dict[str, CheckResult]:
     budget = max(state.config.health_timeout - _RESPONSE_MARGIN, 0.01)
-    results = state.runner.run(checks, budget)
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    for name, old, new in state.runner.changes(results):
-        log = current_app.logger.warning if new is not Status.PASS else current_app.logger.info
-        log("Health check %r is now %s (was %s).", name, new.value, old.value if old else None)
-        health_changed.send(app, check=name, old=old.value if old else None, new=new.value)
-    return aggregate(checks, results), results
+    return state.runner.run(checks, budget)
+
+
+def _conclude(
+    state: PerfKitState, checks: list[HealthCheck], results: dict[str, CheckResult]
+) -> Status:
+    """Signal and log status changes, and aggregate."""
+    changes = state.runner.changes(results)
+    if changes:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        for name, old, new in changes:
+            log = current_app.logger.warning if new is not Status.PASS else current_app.logger.info
+            log("Health check %r is now %s (was %s).", name, new.value, old.value if old else None)
+            health_changed.send(app, check=name, old=old.value if old else None, new=new.value)
+    return aggregate(checks, results)
 
 
 def _check_body(check: HealthCheck, result: CheckResult) -> dict[str, t.Any]:
@@ -156,17 +165,40 @@ def checks_response(
 
     :param extra: Makes further detail fields, only for callers who see details.
     """
-    status, results = run_checks(state, checks)
-    if not details_allowed():
-        return health_response(_public_body(status, results), status)
-    body = {
-        "status": status.value,
-        "checks": {c.name: _check_body(c, results[c.name]) for c in checks},
-        **(extra() if extra is not None else {}),
-        "pid": os.getpid(),
-        "since": state.since,
-    }
-    return health_response(body, status)
+    results = _collect(state, checks)
+    detailed = details_allowed(state)
+    # Results reused within PERFKIT_HEALTH_CHECK_TTL are the same objects, so their status
+    # and body are the same: conclude and encode once per fresh set of results.
+    key = (id(checks), detailed)
+    fresh = tuple(results.values())
+    memo = state.body_memo.get(key)
+    if extra is None and memo is not None and memo[0] is checks and _same(memo[1], fresh):
+        return _encoded_response(memo[3], memo[2])
+    status = _conclude(state, checks, results)
+    if not detailed:
+        body = _public_body(status, results)
+    else:
+        body = {
+            "status": status.value,
+            "checks": {c.name: _check_body(c, results[c.name]) for c in checks},
+            **(extra() if extra is not None else {}),
+            "pid": os.getpid(),
+            "since": state.since,
+        }
+    encoded = json.dumps(body, separators=(",", ":")).encode()
+    if extra is None:
+        if len(state.body_memo) > 32:
+            state.body_memo.clear()
+        state.body_memo[key] = (checks, fresh, status, encoded)
+    return _encoded_response(encoded, status)
+
+
+def _same(old: tuple[CheckResult, ...], new: tuple[CheckResult, ...]) -> bool:
+    return len(old) == len(new) and all(a is b for a, b in zip(old, new, strict=True))
+
+
+def _encoded_response(body: bytes, status: Status) -> Response:
+    return Response(body, 503 if status is Status.FAIL else 200, _HEALTH_HEADERS)
 
 
 @bp.get("", endpoint="live")

@@ -304,3 +304,20 @@ def test_resets_move_since_forward(make_app: AppFactory) -> None:
 def test_ready_body_with_details_matches_its_schema(app: Flask) -> None:
     body = app.test_client().get("/health/ready").get_json()
     assert HealthSchema().validate(body) == {}
+
+
+def test_reused_bodies_follow_the_caller_and_fresh_results(make_app: AppFactory) -> None:
+    app, _, perfkit = make_app(PERFKIT_ADMIN_TOKEN=TOKEN, PERFKIT_HEALTH_CHECK_TTL=0)
+    state = {"up": True}
+    perfkit.add_check("flaky", lambda: state["up"])
+    client = app.test_client()
+    for _ in range(2):
+        assert "pid" not in client.get("/health/ready").get_json()
+        assert "pid" in client.get("/health/ready", headers=AUTH).get_json()
+    state["up"] = False
+    response = client.get("/health/ready", headers=AUTH)
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["flaky"]["status"] == "fail"
+    assert client.get("/health/ready").get_json()["checks"]["flaky"] == {"status": "fail"}
+    state["up"] = True
+    assert client.get("/health/ready").status_code == 200
