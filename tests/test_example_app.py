@@ -91,6 +91,11 @@ def test_health_endpoints_are_mounted(example_client: FlaskClient) -> None:
     assert database["status"] == "pass"
     assert database["engines"]["default"]["pool"]["pool_class"] == "QueuePool"
     assert database["engines"]["default"]["pool"]["size"] == 20
+    full = example_client.get("/health/full").get_json()
+    assert set(full["components"]) == {"database", "cache", "profiling"}
+    metrics = example_client.get("/health/metrics")
+    assert metrics.status_code == 200
+    assert "perfkit_query_duration_seconds_bucket" in metrics.get_data(as_text=True)
 
 
 def test_the_lazy_view_is_an_n_plus_one_suspect_and_its_twin_is_not(
