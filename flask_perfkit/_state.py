@@ -73,7 +73,11 @@ class PerfKitState:
         #: Writes this process's metrics for prometheus_client's multiprocess mode.
         self.metrics_writer = SnapshotWriter(self, app.import_name)
         self.profiling_check = HealthCheck(
-            "profiling", profiling_check(self.profiler), critical=False, component_type="system"
+            "profiling",
+            profiling_check(self.profiler),
+            critical=False,
+            component_type="system",
+            in_thread=False,
         )
 
     def add_monitor(self, name: str, engine: sa.Engine) -> EngineMonitor:

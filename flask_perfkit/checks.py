@@ -94,6 +94,9 @@ class HealthCheck:
     timeout: float | None = None
     #: Whether ``critical`` was set in ``PERFKIT_HEALTH_CHECKS``; results cannot override it.
     critical_from_config: bool = False
+    #: ``False`` runs the check in the caller's thread, without pushing an app context: only
+    #: for checks that read memory and cannot block, like the pool and profiling checks.
+    in_thread: bool = True
 
     def is_critical(self, result: CheckResult) -> bool:
         """Whether ``result`` of this check counts as critical."""
@@ -169,7 +172,10 @@ class CheckRunner:
     def _execute(self, check: HealthCheck, run: _Run) -> None:
         start = time.perf_counter()
         try:
-            with self._context():
+            if check.in_thread:
+                with self._context():
+                    result = _coerce(check.func())
+            else:
                 result = _coerce(check.func())
         except Exception as exc:
             logger.warning("Health check %r failed: %s", check.name, summarize_error(exc))
@@ -194,6 +200,9 @@ class CheckRunner:
                 return run
             run = _Run()
             self._runs[check.name] = run
+        if not check.in_thread:
+            self._execute(check, run)
+            return run
         thread = threading.Thread(
             target=self._execute, args=(check, run), name=f"perfkit-check-{check.name}", daemon=True
         )

@@ -24,6 +24,8 @@ from .errors import InvalidCursor
 #: Cursors longer than this are rejected before they are decoded.
 MAX_CURSOR_LENGTH = 1024
 _SALT = b"flask-perfkit.cursor"
+#: Made once: ``json.dumps`` with options builds a new encoder on every call.
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def _encode_value(value: t.Any) -> list[t.Any]:
@@ -109,7 +111,7 @@ class CursorCodec:
     def encode(self, values: t.Sequence[t.Any], backward: bool, print_: str) -> str:
         """A cursor for the row with these ordering values."""
         payload = ["p" if backward else "n", print_, *map(_encode_value, values)]
-        data = _b64encode(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
+        data = _b64encode(_JSON.encode(payload).encode())
         signature = _b64encode(hmac.digest(self._keys[0], data, "sha256"))
         return f"{data.decode('ascii')}.{signature.decode('ascii')}"
 

@@ -256,5 +256,9 @@ def pool_check(monitor: EngineMonitor) -> HealthCheck:
         )
 
     return HealthCheck(
-        f"{check_name(monitor.name)}:connections", check, critical=False, component_type="datastore"
+        f"{check_name(monitor.name)}:connections",
+        check,
+        critical=False,
+        component_type="datastore",
+        in_thread=False,
     )

@@ -321,19 +321,22 @@ class QueryProfiler:
 
     def start_request(self) -> None:
         """Collect the statements of the current request. Registered as ``before_request``."""
-        if request.blueprint == "perfkit":
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        if req.blueprint == "perfkit":
             return
-        rule = request.url_rule
+        rule = req.url_rule
         collector = _Collector(
-            request.endpoint, request.method, rule.rule if rule else None, self._generation
+            req.endpoint, req.method, rule.rule if rule else None, self._generation
         )
         _current.set(collector)
 
     def end_request(self, exc: BaseException | None = None) -> None:
         """Group the request's statements and look for N+1. Registered as ``teardown_request``."""
         collector = _current.get()
+        if collector is None:
+            return
         _current.set(None)
-        if collector is not None:
+        if collector or collector.counts:
             try:
                 self._aggregate(collector, final=True)
             except Exception:  # a teardown function must not raise
