@@ -374,6 +374,8 @@ class _Walk:
             sa.bindparam(f"{_LABEL}after_{i}", type_=k.expr.type) for i, k in enumerate(keys)
         ]
         self._predicates: dict[tuple[bool, tuple[bool, ...]], ColumnElement[bool]] = {}
+        # Coercing an int into a LIMIT parameter costs more than the rest of the clause.
+        self._limits: dict[int, t.Any] = {}
         self._attributes: dict[orm.Mapper[t.Any], list[str] | None] = {}
 
     def attributes(self, source: _Source) -> list[str] | None:
@@ -432,7 +434,12 @@ class _Walk:
         if boundary is not None:
             predicate, params = self.after(boundary, backward)
             query = query.where(predicate)
-        query = query.limit(size + 1)
+        limit = self._limits.get(size)
+        if limit is None:
+            if len(self._limits) > 16:
+                self._limits.clear()
+            limit = self._limits[size] = sa.select(sa.null()).limit(size + 1)._limit_clause
+        query = query.limit(limit)
         if offset:
             query = query.offset(offset)
         result = _unique(session.execute(query, params))
