@@ -78,6 +78,11 @@ def test_full_runs_every_check_and_summarises_each_component(make_app: AppFactor
     assert components["profiling"]["total_queries"] >= 1
     assert body["pid"] == os.getpid()
 
+    for path in ("/health/ready", "/health/full"):
+        head = client.head(path)
+        assert head.status_code == 200 and head.data == b""
+        assert head.content_type == "application/health+json"
+
     anonymous = client.get("/health/full").get_json()
     assert PublicHealthSchema().validate(anonymous) == {}
     assert anonymous["checks"]["search"] == {"status": "warn"}
