@@ -14,7 +14,6 @@ import urllib.error
 import urllib.request
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from ._state import get_state
@@ -50,6 +49,22 @@ def _fetch(
         raise click.ClickException(f"Could not reach {url}: {reason}.") from None
     except ValueError:
         raise click.ClickException(f"{url} did not answer with JSON.") from None
+
+
+def _remote(url: str, token: str | None) -> tuple[str, str | None]:
+    """The health blueprint's URL on the instance at ``url``, and the token to send."""
+    config = get_state().config
+    prefix = config.health_url_prefix
+    if prefix is None:
+        raise click.ClickException(
+            "The health blueprint is not mounted (PERFKIT_HEALTH_URL_PREFIX is None)."
+        )
+    return f"{url.rstrip('/')}{prefix.rstrip('/')}", token or config.admin_token
+
+
+_token_option = click.option(
+    "--token", envvar="PERFKIT_ADMIN_TOKEN", help="Defaults to PERFKIT_ADMIN_TOKEN."
+)
 
 
 def _cut(text: str, width: int) -> str:
@@ -97,19 +112,13 @@ def format_report(report: t.Mapping[str, t.Any]) -> str:
     show_default=True,
     help="Where the app runs; the health prefix is added.",
 )
-@click.option("--token", envvar="PERFKIT_ADMIN_TOKEN", help="Defaults to PERFKIT_ADMIN_TOKEN.")
+@_token_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--timeout", default=5.0, show_default=True, help="Seconds to wait.")
 def report_command(url: str, token: str | None, as_json: bool, timeout: float) -> None:
     """Print the query profiling report of a running instance."""
-    config = get_state().config
-    prefix = config.health_url_prefix
-    if prefix is None:
-        raise click.ClickException(
-            "The health blueprint is not mounted (PERFKIT_HEALTH_URL_PREFIX is None)."
-        )
-    token = token or config.admin_token or current_app.config.get("PERFKIT_ADMIN_TOKEN")
-    report = _fetch(f"{url.rstrip('/')}{prefix.rstrip('/')}/profiling", token, timeout)
+    base, token = _remote(url, token)
+    report = _fetch(f"{base}/profiling", token, timeout)
     if "summary" not in report:
         raise click.ClickException(
             "The instance answered without details: pass --token, or set PERFKIT_ADMIN_TOKEN."
@@ -139,7 +148,7 @@ def format_checks(body: t.Mapping[str, t.Any]) -> str:
     default=None,
     help="Ask a running instance (its /ready endpoint) instead of checking from here.",
 )
-@click.option("--token", envvar="PERFKIT_ADMIN_TOKEN", help="Defaults to PERFKIT_ADMIN_TOKEN.")
+@_token_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--timeout", default=5.0, show_default=True, help="Seconds to wait with --url.")
 def check_command(url: str | None, token: str | None, as_json: bool, timeout: float) -> None:
@@ -149,30 +158,16 @@ def check_command(url: str | None, token: str | None, as_json: bool, timeout: fl
     which suits a container HEALTHCHECK.
     """
     if url is None:
+        from .health import checks_body
         from .health import run_checks
 
         state = get_state()
         checks = state.readiness_checks()
         status, results = run_checks(state, checks)
-        body = {
-            "status": status.value,
-            "checks": {
-                c.name: {
-                    "status": results[c.name].status.value,
-                    "critical": c.critical,
-                    "duration_ms": results[c.name].duration_ms,
-                    "output": results[c.name].output,
-                }
-                for c in checks
-            },
-        }
+        body = checks_body(state, checks, status, results)
     else:
-        config = get_state().config
-        prefix = config.health_url_prefix or "/health"
-        token = token or config.admin_token
-        body = _fetch(
-            f"{url.rstrip('/')}{prefix.rstrip('/')}/ready", token, timeout, accept_status={503}
-        )
+        base, token = _remote(url, token)
+        body = _fetch(f"{base}/ready", token, timeout, accept_status={503})
     click.echo(json.dumps(body, indent=2) if as_json else format_checks(body))
     if body.get("status") == "fail":
         raise SystemExit(1)
@@ -184,7 +179,7 @@ def check_command(url: str | None, token: str | None, as_json: bool, timeout: fl
     default=None,
     help="Reset a running instance (the process that answers) instead of this one.",
 )
-@click.option("--token", envvar="PERFKIT_ADMIN_TOKEN", help="Defaults to PERFKIT_ADMIN_TOKEN.")
+@_token_option
 @click.option("--timeout", default=5.0, show_default=True, help="Seconds to wait with --url.")
 def reset_command(url: str | None, token: str | None, timeout: float) -> None:
     """Forget query statistics and cache counts, and drop PerfKit's cache entries.
@@ -202,8 +197,7 @@ def reset_command(url: str | None, token: str | None, timeout: float) -> None:
             cleared = state.cache.invalidate()
         click.echo(f"Reset the statistics of this process; cleared {cleared} cache entries.")
         return
-    token = token or state.config.admin_token
-    base = f"{url.rstrip('/')}{(state.config.health_url_prefix or '/health').rstrip('/')}"
+    base, token = _remote(url, token)
     for path in ("/profiling/reset", "/cache/reset-stats", "/cache/clear"):
         body = _fetch(base + path, token, timeout, method="POST")
         click.echo(f"POST {path}: pid {body.get('pid', '?')} {body.get('status', '?')}")

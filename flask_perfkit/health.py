@@ -90,18 +90,23 @@ def require_admin(view: F) -> F:
 
     @functools.wraps(view)
     def guarded(*args: t.Any, **kwargs: t.Any) -> t.Any:
-        if get_state().config.admin_token is None and _extension()._authorize is None:
-            raise AdminDisabled(
-                "Admin endpoints are disabled. Set PERFKIT_ADMIN_TOKEN, or pass authorize= to"
-                " PerfKit, to enable them."
-            )
-        if not is_authorized():
-            raise AuthenticationRequired(
-                "This endpoint needs an 'Authorization: Bearer <PERFKIT_ADMIN_TOKEN>' header."
-            )
+        _check_admin(
+            "Admin endpoints are disabled. Set PERFKIT_ADMIN_TOKEN, or pass authorize= to"
+            " PerfKit, to enable them.",
+            "This endpoint needs an 'Authorization: Bearer <PERFKIT_ADMIN_TOKEN>' header.",
+        )
         return view(*args, **kwargs)
 
     return t.cast(F, guarded)
+
+
+def _check_admin(disabled: str, unauthorized: str, *, off: bool = False) -> None:
+    """Raise 403 with ``disabled`` when admin access is off (``off``, or no token nor callback
+    is configured), else 401 with ``unauthorized`` unless the request is an admin's."""
+    if off or (get_state().config.admin_token is None and _extension()._authorize is None):
+        raise AdminDisabled(disabled)
+    if not is_authorized():
+        raise AuthenticationRequired(unauthorized)
 
 
 def health_response(body: t.Mapping[str, t.Any], status: Status) -> Response:
@@ -149,6 +154,23 @@ def _check_body(check: HealthCheck, result: CheckResult) -> dict[str, t.Any]:
     }
 
 
+def checks_body(
+    state: PerfKitState,
+    checks: list[HealthCheck],
+    status: Status,
+    results: t.Mapping[str, CheckResult],
+    extra: t.Mapping[str, t.Any] | None = None,
+) -> dict[str, t.Any]:
+    """The detailed body of a check run: each check's result, ``extra``, ``pid`` and ``since``."""
+    return {
+        "status": status.value,
+        "checks": {c.name: _check_body(c, results[c.name]) for c in checks},
+        **(extra or {}),
+        "pid": os.getpid(),
+        "since": state.since,
+    }
+
+
 def _public_body(status: Status, results: t.Mapping[str, CheckResult]) -> dict[str, t.Any]:
     return {
         "status": status.value,
@@ -178,13 +200,7 @@ def checks_response(
     if not detailed:
         body = _public_body(status, results)
     else:
-        body = {
-            "status": status.value,
-            "checks": {c.name: _check_body(c, results[c.name]) for c in checks},
-            **(extra() if extra is not None else {}),
-            "pid": os.getpid(),
-            "since": state.since,
-        }
+        body = checks_body(state, checks, status, results, extra() if extra is not None else {})
     encoded = json.dumps(body, separators=(",", ":")).encode()
     if extra is None:
         if len(state.body_memo) > 32:
@@ -204,7 +220,7 @@ def _encoded_response(body: bytes, status: Status) -> Response:
 @bp.get("", endpoint="live")
 def live() -> Response:
     """Liveness: the process answers. Touches no dependency; always 200."""
-    return Response(_LIVE_BODY, headers=_HEADERS, content_type=HEALTH_CONTENT_TYPE)
+    return _encoded_response(_LIVE_BODY, Status.PASS)
 
 
 @bp.get("/ready", endpoint="ready")
@@ -279,15 +295,10 @@ def database_health() -> Response:
             "checkout_timeouts": state.checkout_timeouts,
             "recommendations": recommendations,
         }
-    body = {
-        "status": status.value,
-        "checks": {c.name: _check_body(c, results[c.name]) for c in checks},
-        "engines": engines,
-        "recommendations": advice,
-        "pid": os.getpid(),
-        "since": iso_time(min((m.since for m in state.monitors.values()), default=state.started)),
-    }
-    return health_response(body, status)
+    body = checks_body(
+        state, checks, status, results, {"engines": engines, "recommendations": advice}
+    )
+    return health_response({**body, "since": _pool_since(state)}, status)
 
 
 @bp.get("/database/events", endpoint="database_events")
@@ -307,9 +318,14 @@ def database_events() -> Response:
         },
         "checkout_timeouts": state.checkout_timeouts,
         "pid": os.getpid(),
-        "since": iso_time(min((m.since for m in state.monitors.values()), default=state.started)),
+        "since": _pool_since(state),
     }
     return health_response(body, status)
+
+
+def _pool_since(state: PerfKitState) -> str:
+    """When the oldest pool's event counts started."""
+    return iso_time(min((m.since for m in state.monitors.values()), default=state.started))
 
 
 @bp.get("/metrics", endpoint="metrics")
@@ -320,17 +336,12 @@ def metrics() -> Response:
     bearer token; under ``never`` the endpoint is off.
     """
     state = get_state()
-    if not details_allowed():
-        policy = state.config.health_show_details
-        if policy is ShowDetails.NEVER or (
-            state.config.admin_token is None and _extension()._authorize is None
-        ):
-            raise AdminDisabled(
-                "Metrics are details, which PERFKIT_HEALTH_SHOW_DETAILS does not show to this"
-                " caller. Set PERFKIT_ADMIN_TOKEN and scrape with it as a bearer token."
-            )
-        raise AuthenticationRequired(
-            "Metrics need an 'Authorization: Bearer <PERFKIT_ADMIN_TOKEN>' header."
+    if not details_allowed(state):
+        _check_admin(
+            "Metrics are details, which PERFKIT_HEALTH_SHOW_DETAILS does not show to this"
+            " caller. Set PERFKIT_ADMIN_TOKEN and scrape with it as a bearer token.",
+            "Metrics need an 'Authorization: Bearer <PERFKIT_ADMIN_TOKEN>' header.",
+            off=state.config.health_show_details is ShowDetails.NEVER,
         )
     try:
         from . import metrics as _metrics

@@ -52,8 +52,10 @@ def _answer(status: Status, body: t.Callable[[PerfKitState], dict[str, t.Any]]) 
     state = get_state()
     if not details_allowed():
         return health_response({"status": status.value}, status)
-    body_ = {"status": status.value, **body(state), "pid": os.getpid()}
-    return health_response({**body_, "since": iso_time(state.profiler.since)}, status)
+    since = iso_time(state.profiler.since)
+    return health_response(
+        {"status": status.value, **body(state), "pid": os.getpid(), "since": since}, status
+    )
 
 
 @bp.get("/profiling", endpoint="profiling")

@@ -10,6 +10,7 @@ from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from werkzeug.serving import make_server
 
+from flask_perfkit.schemas import HealthSchema
 from tests.conftest import AppFactory
 from tests.conftest import free_port
 
@@ -101,12 +102,18 @@ def test_check_exits_1_on_a_critical_failure_and_prints_json(make_app: AppFactor
     assert result.exit_code == 1
     body = json.loads(result.output)
     assert body["status"] == "fail"
-    assert body["checks"]["payments"] == {
+    payments = body["checks"]["payments"]
+    assert payments == {
         "status": "fail",
-        "critical": True,
-        "duration_ms": body["checks"]["payments"]["duration_ms"],
         "output": None,
+        "observedValue": None,
+        "observedUnit": None,
+        "componentType": "component",
+        "critical": True,
+        "duration_ms": payments["duration_ms"],
+        "time": payments["time"],
     }
+    assert HealthSchema().validate(body) == {}
 
 
 def test_check_with_url_asks_the_instance(served: tuple[Flask, SQLAlchemy, str]) -> None:
