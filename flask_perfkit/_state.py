@@ -44,11 +44,11 @@ class PerfKitState:
         self.monitors: dict[str, EngineMonitor] = {}
         #: Checks registered by the app, by name. Change them through :meth:`add_check`.
         self.extra_checks: dict[str, HealthCheck] = {}
-        self._checks_memo: list[HealthCheck] | None = None
+        #: Every check, and the readiness ones, rebuilt when checks are added.
+        self._checks_memo: tuple[list[HealthCheck], list[HealthCheck]] | None = None
         #: Encoded health bodies by (id of the checks list, detailed), with the checks and the
         #: results they were made of.
         self.body_memo: dict[tuple[int, bool], tuple[t.Any, tuple[t.Any, ...], t.Any, bytes]] = {}
-        self._readiness_memo: tuple[list[HealthCheck], list[HealthCheck]] | None = None
         self._builtin_checks: dict[str, tuple[HealthCheck, HealthCheck]] = {}
         self._lock = threading.Lock()
         self._checkout_timeouts = 0
@@ -120,6 +120,13 @@ class PerfKitState:
         An app check with the name of a built-in check replaces it. ``PERFKIT_HEALTH_CHECKS``
         is applied on top.
         """
+        return self._checks()[0]
+
+    def readiness_checks(self) -> list[HealthCheck]:
+        """The checks ``/health/ready`` runs. The same list until checks are added."""
+        return self._checks()[1]
+
+    def _checks(self) -> tuple[list[HealthCheck], list[HealthCheck]]:
         memo = self._checks_memo
         if memo is not None:
             return memo
@@ -131,22 +138,12 @@ class PerfKitState:
             checks = {check.name: check for check in builtin}
             checks.update(self.extra_checks)
             overrides = self.config.health_checks
-            memo = [
+            every = [
                 _override(check, overrides[check.name]) if check.name in overrides else check
                 for check in checks.values()
             ]
-            self._checks_memo = memo
+            memo = self._checks_memo = (every, [check for check in every if check.readiness])
         return memo
-
-    def readiness_checks(self) -> list[HealthCheck]:
-        """The checks ``/health/ready`` runs."""
-        every = self.all_checks()
-        memo = self._readiness_memo
-        if memo is not None and memo[0] is every:
-            return memo[1]
-        ready = [check for check in every if check.readiness]
-        self._readiness_memo = (every, ready)
-        return ready
 
     def count_checkout_timeout(self) -> None:
         """Count a request that waited out the pool timeout."""

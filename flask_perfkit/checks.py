@@ -189,14 +189,21 @@ class CheckRunner:
         run.result = final
         run.done.set()
 
+    def _fresh(self, run: _Run | None, now: float) -> t.TypeGuard[_Run]:
+        """Whether ``run`` is this process's and finished less than ``ttl`` ago."""
+        return (
+            run is not None
+            and run.result is not None
+            and run.pid == os.getpid()
+            and now - run.finished_at < self.ttl
+        )
+
     def _run_for(self, check: HealthCheck, now: float) -> _Run:
         with self._lock:
             run = self._runs.get(check.name)
-            if (
-                run is not None
-                and run.pid == os.getpid()
-                and (not run.done.is_set() or now - run.finished_at < self.ttl)
-            ):
+            if run is not None and run.pid == os.getpid() and not run.done.is_set():
+                return run
+            if self._fresh(run, now):
                 return run
             run = _Run()
             self._runs[check.name] = run
@@ -217,18 +224,12 @@ class CheckRunner:
         and a later call picks its result up.
         """
         start = time.monotonic()
-        pid = os.getpid()
         reused = {}
         for check in checks:
             run = self._runs.get(check.name)
-            if (
-                run is None
-                or run.result is None
-                or run.pid != pid
-                or start - run.finished_at >= self.ttl
-            ):
+            if not self._fresh(run, start):
                 break
-            reused[check.name] = run.result
+            reused[check.name] = t.cast(CheckResult, run.result)
         else:
             return reused
         deadline = start + budget
