@@ -429,6 +429,8 @@ class PatternCache:
         self._large: dict[tuple[str, str], Pattern] = {}
         self._large_chars = 0
         self._large_evictions = 0
+        self._large_hits = 0
+        self._large_misses = 0
         self._lock = threading.Lock()
         #: Statements whose text was withheld, each counted when it was normalized.
         self.withheld = 0
@@ -452,7 +454,9 @@ class PatternCache:
             found = self._large.pop(key, None)
             if found is not None:
                 self._large[key] = found
+                self._large_hits += 1
                 return found
+            self._large_misses += 1
         pattern = self._make(statement, dialect)
         if size > LARGE_CACHE_CHARS // 4:
             return pattern
@@ -479,8 +483,8 @@ class PatternCache:
         return {
             "size": info.currsize + len(self._large),
             "limit": self.limit,
-            "hits": info.hits,
-            "misses": info.misses,
+            "hits": info.hits + self._large_hits,
+            "misses": info.misses + self._large_misses,
             "evictions": self.evictions,
             "withheld": self.withheld,
         }
@@ -491,5 +495,5 @@ class PatternCache:
         with self._lock:
             self._large.clear()
             self._large_chars = 0
-            self._large_evictions = 0
+            self._large_evictions = self._large_hits = self._large_misses = 0
         self.withheld = 0

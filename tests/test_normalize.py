@@ -13,6 +13,7 @@ from flask_perfkit.normalize import PatternCache
 from flask_perfkit.normalize import dialect_of
 from flask_perfkit.normalize import normalize
 from flask_perfkit.normalize import query_id
+from tests.conftest import AppFactory
 
 DIALECTS = ["postgresql", "mysql", "sqlite", "generic"]
 
@@ -279,3 +280,31 @@ def test_long_statements_are_cached_within_a_character_budget() -> None:
     assert cache.stats() == {
         "size": 0, "limit": 4096, "hits": 0, "misses": 0, "evictions": 0, "withheld": 0
     }  # fmt: skip
+
+
+def test_a_repeated_bulk_insert_is_normalized_once(make_app: AppFactory) -> None:
+    app, db, perfkit = make_app("sqlite://")
+    rows = ", ".join(f"({i}, 'row {i}')" for i in range(20_000))
+    statement = f"INSERT INTO bulk (id, name) VALUES {rows}"
+
+    @app.post("/bulk")
+    def bulk() -> dict[str, int]:
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS bulk (id INTEGER, name TEXT)")
+            conn.exec_driver_sql("DELETE FROM bulk")
+            # A new string object each time, as a driver or an app would build it.
+            conn.exec_driver_sql((" " + statement)[1:])
+            return {"rows": conn.exec_driver_sql("SELECT count(*) FROM bulk").scalar_one()}
+
+    client = app.test_client()
+    with app.app_context():
+        before = perfkit.profiler.summary()["normalization"]
+    for _ in range(5):
+        assert client.post("/bulk").get_json() == {"rows": 20_000}
+    with app.app_context():
+        after = perfkit.profiler.summary()["normalization"]
+        patterns = {p.query: p.calls for p in perfkit.profiler.patterns()}
+    # Four distinct statements, each normalized once; every later execution is a cache hit.
+    assert after["misses"] - before["misses"] == 4
+    assert after["hits"] - before["hits"] == 16
+    assert patterns["INSERT INTO bulk (id, name) VALUES (...) ..."] == 5
