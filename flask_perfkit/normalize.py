@@ -28,10 +28,11 @@ import typing as t
 
 #: Patterns longer than this are cut, and end with ``"..."``.
 MAX_PATTERN_LENGTH = 2000
-#: Tokens read from one statement; the rest of a longer statement is not read, and its
-#: pattern ends with ``"..."``. It keeps the cost of a huge statement bounded and its
-#: pattern the same whatever the length of its literals.
-MAX_TOKENS = 4000
+#: Tokens read one by one from a statement. The rest of a longer statement is read in one
+#: pass when no string or comment can start in it (a large batch of bound parameters);
+#: otherwise it is not read, and the pattern ends with ``"..."``. It keeps the cost of a huge
+#: statement bounded, and its pattern the same whatever the length of its literals.
+MAX_TOKENS = 2000
 #: The dialect used for an engine whose database has no rules of its own here.
 GENERIC = "generic"
 #: The dialects with their own tokenizing rules, by SQLAlchemy dialect name.
@@ -72,9 +73,12 @@ _ESCAPED = {
 
 
 def _lexer(*, comments: str, groups: t.Sequence[tuple[str, str]], bad: str) -> re.Pattern[str]:
-    """One regular expression that reads one token at a position, by kind."""
+    """One regular expression that reads the white space and the token at a position.
+
+    The token's kind is the name of the group that matched it; ``end`` at the end.
+    """
     alternatives = [
-        ("space", _SPACE),
+        ("punct", "[(),;=<>+]"),
         ("comment", comments),
         *groups,
         ("cast", "::"),
@@ -83,8 +87,10 @@ def _lexer(*, comments: str, groups: t.Sequence[tuple[str, str]], bad: str) -> r
         ("word", f"[{_WORD_START}][{_WORD_CHAR}]*"),
         ("bad", f"[{bad}]"),
         ("op", "."),
+        ("end", r"\Z"),
     ]
-    return re.compile("|".join(f"(?P<{name}>{regex})" for name, regex in alternatives), re.DOTALL)
+    tokens = "|".join(f"(?P<{name}>{regex})" for name, regex in alternatives)
+    return re.compile(f"({_SPACE})?(?:{tokens})", re.DOTALL)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,6 +105,9 @@ class _Dialect:
     #: Whether ``"x"`` may be a string literal where a name is not certain (SQLite's
     #: compatibility rule; unknown databases).
     double_quote_strings: bool = False
+    #: Text that may start a string or a comment. A rest without any holds no literal but
+    #: numbers and placeholders.
+    openers: tuple[str, ...] = ("'", '"', "`", "$", "--", "/*")
 
 
 def _postgresql(escaped: bool) -> re.Pattern[str]:
@@ -162,9 +171,21 @@ def _generic(escaped: bool) -> re.Pattern[str]:
 
 
 _RULES = {
-    "postgresql": _Dialect(_postgresql(False), _postgresql(True), nested_comments=True),
-    "mysql": _Dialect(_mysql(True), _mysql(False), executable_comments=True),
-    "sqlite": _Dialect(_sqlite(), None, double_quote_strings=True),
+    "postgresql": _Dialect(
+        _postgresql(False),
+        _postgresql(True),
+        nested_comments=True,
+        openers=("'", "`", "$", "--", "/*"),
+    ),
+    "mysql": _Dialect(
+        _mysql(True),
+        _mysql(False),
+        executable_comments=True,
+        openers=("'", '"', "#", "--", "/*", "*/"),
+    ),
+    "sqlite": _Dialect(
+        _sqlite(), None, double_quote_strings=True, openers=("'", '"', "--", "/*", "[")
+    ),
     GENERIC: _Dialect(_generic(False), _generic(True), double_quote_strings=True),
 }
 _COMMENT_EDGES = re.compile(r"/\*|\*/")
@@ -190,11 +211,14 @@ class _Unsure(Exception):
     """The statement cannot be tokenized with certainty."""
 
 
-def _scan(statement: str, dialect: _Dialect, lexer: re.Pattern[str]) -> tuple[str, bool, bool]:
+def _scan(
+    statement: str, dialect: _Dialect, lexer: re.Pattern[str]
+) -> tuple[str, bool, int | None]:
     """The statement's tokens with literals replaced, joined by single spaces where needed.
 
-    Returns the text, whether a ``qstring`` token held a backslash, and whether the statement
-    was cut at :data:`MAX_TOKENS`. Raises :exc:`_Unsure` where a literal's end is unknown.
+    Returns the text, whether a ``qstring`` token held a backslash, and where the part left
+    unread after :data:`MAX_TOKENS` tokens starts, if any. Raises :exc:`_Unsure` where a
+    literal's end is unknown.
     """
     match = lexer.match
     out: list[str] = []
@@ -210,13 +234,16 @@ def _scan(statement: str, dialect: _Dialect, lexer: re.Pattern[str]) -> tuple[st
     count = 0
     while pos < end:
         found = match(statement, pos)
-        assert found is not None  # "op" matches any character
-        kind = found.lastgroup
+        assert found is not None  # "op" matches any character, "end" the end
+        kind = t.cast(str, found.lastgroup)
+        if kind == "end":
+            break
         pos = found.end()
-        if kind == "space":
+        if found.start(1) >= 0:
             gap = True
-            continue
-        token = found.group()
+        token = found.group(kind)
+        if kind == "punct":
+            kind = "op"
         if kind == "comment":
             gap = True
             if dialect.nested_comments:
@@ -244,7 +271,7 @@ def _scan(statement: str, dialect: _Dialect, lexer: re.Pattern[str]) -> tuple[st
             raise _Unsure
         count += 1
         if count > MAX_TOKENS:
-            return "".join(out), backslash, True
+            return "".join(out), backslash, found.start()
         if kind in _REPLACED:
             if kind == "qstring" and "\\" in token:
                 backslash = True
@@ -270,7 +297,7 @@ def _scan(statement: str, dialect: _Dialect, lexer: re.Pattern[str]) -> tuple[st
             if gap or (last in _WORDLIKE and kind in _WORDLIKE):
                 out.append(" ")
         gap = False
-        last = t.cast(str, kind)
+        last = kind
         out.append(token)
         # Follow INSERT INTO name (column, ...), where a double-quoted token is a name.
         if names:
@@ -289,7 +316,7 @@ def _scan(statement: str, dialect: _Dialect, lexer: re.Pattern[str]) -> tuple[st
                 into = 0
     if executable:
         raise _Unsure
-    return "".join(out), backslash, False
+    return "".join(out), backslash, None
 
 
 def _skip_space(statement: str, pos: int) -> int:
@@ -327,6 +354,10 @@ _VALUES = re.compile(
     re.IGNORECASE,
 )
 _OPERATION = re.compile(r"^\W*(\w+)")
+_TAIL_VALUES = re.compile(
+    f"(?<![{_WORD_CHAR}.])(?:{_NUMBER}|(?:TRUE|FALSE)(?![{_WORD_CHAR}]))|{_PARAM}",
+    re.IGNORECASE,
+)
 
 
 def dialect_of(name: str) -> str:
@@ -347,12 +378,22 @@ def normalize(statement: str, dialect: str = GENERIC) -> str:
     """
     rules = _RULES.get(DIALECTS.get(dialect, dialect)) or _RULES[GENERIC]
     try:
-        text, backslash, cut = _scan(statement, rules, rules.lexer)
+        text, backslash, rest = _scan(statement, rules, rules.lexer)
         # Where a server setting decides what a backslash means, both readings must agree.
         if backslash and rules.other and _scan(statement, rules, rules.other)[0] != text:
             return withheld(statement)
     except _Unsure:
         return withheld(statement)
+    cut = False
+    if rest is not None:
+        tail = statement[rest:]
+        if any(opener in tail for opener in rules.openers):
+            cut = True
+        else:
+            # No string or comment can start in the rest: its literals are numbers and
+            # placeholders, replaced in one pass (a large batch of bound parameters).
+            space = " " if tail[:1].isspace() else ""
+            text = text + space + " ".join(_TAIL_VALUES.sub("?", tail).split())
     text = _IN_CLAUSE.sub("IN (...)", text)
     text = _ARRAY.sub("ARRAY[...]", text)
     text = _VALUES.sub("VALUES (...)", text)

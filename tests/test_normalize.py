@@ -265,7 +265,7 @@ def test_long_statements_are_cached_within_a_character_budget() -> None:
     cache = PatternCache()
     statement = "INSERT INTO t (a) VALUES " + ", ".join(f"({i})" for i in range(20_000))
     first = cache.get(statement, "postgresql")
-    assert first.text == "INSERT INTO t (a) VALUES (...) ..."
+    assert first.text == "INSERT INTO t (a) VALUES (...)"
     # A copy, not the same object: found by value, not normalized again.
     assert cache.get("".join(list(statement)), "postgresql") is first
     # Distinct long statements evict the oldest when the budget is spent.
@@ -308,3 +308,19 @@ def test_a_repeated_bulk_insert_is_normalized_once(make_app: AppFactory) -> None
     assert after["misses"] - before["misses"] == 4
     assert after["hits"] - before["hits"] == 16
     assert patterns["INSERT INTO bulk (id, name) VALUES (...) ..."] == 5
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize("rows", [3, MAX_TOKENS, 5 * MAX_TOKENS])
+def test_large_batches_of_parameters_are_read_to_the_end(dialect: str, rows: int) -> None:
+    values = ", ".join(f"(%(a__{i})s, {i}, TRUE, ?, :b__{i}, 1.5e+{i % 9})" for i in range(rows))
+    statement = f"INSERT INTO t (a, b, c, d, e, f) VALUES {values} RETURNING t.id, t.b2"
+    assert (
+        normalize(statement, dialect)
+        == "INSERT INTO t (a, b, c, d, e, f) VALUES (...) RETURNING t.id, t.b2"
+    )
+    listed = ", ".join(str(i) for i in range(rows))
+    assert (
+        normalize(f"SELECT a FROM t WHERE b IN ({listed}) ORDER BY t.a LIMIT 10", dialect)
+        == "SELECT a FROM t WHERE b IN (...) ORDER BY t.a LIMIT ?"
+    )
