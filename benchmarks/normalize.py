@@ -197,7 +197,7 @@ def _table(title: str, results: list[Result], per: int, unit: str = "us") -> dic
 
 def _perfkit_overhead() -> list[float]:
     repeated = [bulk_insert(seed=i) for i in range(3)]
-    calls = 3 + 3 * 7
+    calls = 3 + 3 * 15
     unique = [bulk_insert(seed=i) for i in range(3, 3 + calls)]
 
     def runner(profiled: bool, statements: list[str]) -> t.Callable[[], object]:
@@ -235,7 +235,7 @@ def _perfkit_overhead() -> list[float]:
                 Case("on", runner(True, list(statements))),
             ],
             number=3,
-            repeat=7,
+            repeat=15,
             warmup=3,
         )
         off, on = (r.median_ns / 1e6 for r in results)
