@@ -60,16 +60,19 @@ _DOLLAR = (
     r"\$\$.*?\$\$"
     f"|\\$(?P<tag>[{_WORD_START}][A-Za-z0-9_\\x80-\\U0010ffff]*)\\$.*?\\$(?P=tag)\\$"
 )
-_QUOTED = {
-    # Standard SQL strings: a quote inside is doubled.
-    "'": r"'(?:[^']|'')*'",
-    '"': r'"(?:[^"]|"")*"',
-}
-_ESCAPED = {
-    # Strings where a backslash escapes the next character too.
-    "'": r"'(?:[^'\\]|''|\\.)*'",
-    '"': r'"(?:[^"\\]|""|\\.)*"',
-}
+
+
+def _quoted(quote: str, *, escapes: bool = False) -> str:
+    """A quoted token: the quote doubled inside, and with ``escapes`` a backslash escaping the
+    next character. Possessive, so a long or unterminated token costs one pass and no memory.
+    """
+    if escapes:
+        return rf"{quote}[^{quote}\\]*+(?:(?:{quote}{quote}|\\.)[^{quote}\\]*+)*+{quote}"
+    return f"{quote}[^{quote}]*+(?:{quote}{quote}[^{quote}]*+)*+{quote}"
+
+
+_QUOTED = {quote: _quoted(quote) for quote in "'\""}
+_ESCAPED = {quote: _quoted(quote, escapes=True) for quote in "'\""}
 
 
 def _lexer(*, comments: str, groups: t.Sequence[tuple[str, str]], bad: str) -> re.Pattern[str]:
@@ -118,7 +121,7 @@ def _postgresql(escaped: bool) -> re.Pattern[str]:
             ("string", r"[Ee]" + _ESCAPED["'"]),
             ("qstring", r"(?:[NnBbXx]|[Uu]&)?" + plain),
             ("dollar", _DOLLAR),
-            ("ident", r'(?:[Uu]&)?"(?:[^"]|"")*"'),
+            ("ident", r"(?:[Uu]&)?" + _QUOTED['"']),
         ],
         bad="'\"`$",
     )
@@ -136,7 +139,7 @@ def _mysql(escaped: bool) -> re.Pattern[str]:
                 "qstring",
                 r"(?:_[A-Za-z0-9_]+|[NnXxBb])?(?:" + quoted["'"] + "|" + quoted['"'] + ")",
             ),
-            ("ident", r"`(?:[^`]|``)*`"),
+            ("ident", _quoted("`")),
             ("mword", r"\$[A-Za-z_$\x80-\U0010ffff][A-Za-z0-9_$\x80-\U0010ffff]*"),
         ],
         bad="'\"`",
@@ -149,7 +152,7 @@ def _sqlite() -> re.Pattern[str]:
         groups=[
             ("string", r"[Xx]?" + _QUOTED["'"]),
             ("dqs", _QUOTED['"']),
-            ("ident", r"`(?:[^`]|``)*`|\[[^\]]*\]"),
+            ("ident", _quoted("`") + r"|\[[^\]]*+\]"),
             ("sparam", r"[@$][A-Za-z0-9_]+"),
         ],
         bad="'\"`$[",
@@ -164,7 +167,7 @@ def _generic(escaped: bool) -> re.Pattern[str]:
             ("qstring", r"[EeNnBbXx]?" + plain),
             ("dollar", _DOLLAR),
             ("dqs", _QUOTED['"']),
-            ("ident", r"`(?:[^`]|``)*`"),
+            ("ident", _quoted("`")),
         ],
         bad="'\"`$",
     )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tracemalloc
 
 import pytest
 
@@ -324,3 +325,30 @@ def test_large_batches_of_parameters_are_read_to_the_end(dialect: str, rows: int
         normalize(f"SELECT a FROM t WHERE b IN ({listed}) ORDER BY t.a LIMIT 10", dialect)
         == "SELECT a FROM t WHERE b IN (...) ORDER BY t.a LIMIT ?"
     )
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT '{0}' AS v",
+        "SELECT 'x''{0}''' AS v",
+        "SELECT E'\\\\\\'{0}' AS v",
+        'SELECT "{0}" AS v',
+        "SELECT `{0}` AS v",
+        "SELECT '{0}",
+        "SELECT 1 /* {0}",
+        "SELECT $${0}$$ AS v",
+    ],
+)
+def test_a_huge_literal_is_read_in_one_pass(dialect: str, statement: str) -> None:
+    text = statement.format("a" * 2_000_000)
+    tracemalloc.start()
+    try:
+        pattern = normalize(text, dialect)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # A regular expression that backtracks keeps state for each character: hundreds of MB.
+    assert peak < 4 * len(text)
+    assert len(pattern) <= MAX_PATTERN_LENGTH
