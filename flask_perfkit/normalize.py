@@ -55,7 +55,8 @@ _NUMBER = (
     r"|\d[\d_]*(?:\.[\d_]*)?(?:[eE][+-]?\d+)?|\.\d[\d_]*(?:[eE][+-]?\d+)?)"
     f"[{_WORD_CHAR}]*"
 )
-_PARAM = r"%\([^)]*\)s|%s|\?\d*|:[A-Za-z_][A-Za-z0-9_]*|\$\d+"
+# Bounded, so a stray "%(" never scans the rest of the statement.
+_PARAM = r"%\([^)\n]{0,200}\)s|%s|\?\d*|:[A-Za-z_][A-Za-z0-9_]*|\$\d+"
 _DOLLAR = (
     r"\$\$.*?\$\$"
     f"|\\$(?P<tag>[{_WORD_START}][A-Za-z0-9_\\x80-\\U0010ffff]*)\\$.*?\\$(?P=tag)\\$"
@@ -207,7 +208,7 @@ _OPERATIONS = frozenset(
         "PRAGMA", "COPY", "LOCK", "DECLARE", "FETCH", "PREPARE", "EXECUTE", "USE", "VACUUM",
     }
 )  # fmt: skip
-_LEADING_WORD = re.compile(r"(?:[ \t\n\r\f\v(]+|--[^\n]*|/\*.*?\*/)*([A-Za-z]+)", re.DOTALL)
+_LEADING_WORD = re.compile(r"(?:[ \t\n\r\f\v(]++|--[^\n]*+|/\*.*?\*/)*+([A-Za-z]+)", re.DOTALL)
 
 
 class _Unsure(Exception):

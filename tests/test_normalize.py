@@ -352,3 +352,24 @@ def test_a_huge_literal_is_read_in_one_pass(dialect: str, statement: str) -> Non
     # A regular expression that backtracks keeps state for each character: hundreds of MB.
     assert peak < 4 * len(text)
     assert len(pattern) <= MAX_PATTERN_LENGTH
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize(
+    "statement",
+    [
+        " " * 100_000 + "'x",
+        "(" * 100_000 + "'x",
+        "%(" * 100_000,
+        "$a$" * 100_000,
+        "/*" * 100_000,
+        "'" + "''" * 100_000,
+        "SELECT " + "IN (?, " * 100_000,
+        "SELECT " + '"a" ' * 100_000,
+    ],
+)
+def test_hostile_shapes_cost_one_pass(dialect: str, statement: str) -> None:
+    # Each would take minutes or never end with a regular expression that backtracks.
+    pattern = normalize(statement, dialect)
+    assert len(pattern) <= MAX_PATTERN_LENGTH
+    assert "x" not in pattern
