@@ -165,6 +165,8 @@ def _generic(escaped: bool) -> re.Pattern[str]:
     return _lexer(
         comments=r"--[^\n]*|/\*.*?(?:\*/|\Z)",
         groups=[
+            # Oracle's q'[...]' strings end at a closing bracket and quote: not read here.
+            ("unsure", r"[Nn]?[Qq]'"),
             ("qstring", r"[EeNnBbXx]?" + plain),
             ("dollar", _DOLLAR),
             ("dqs", _QUOTED['"']),
@@ -271,7 +273,7 @@ def _scan(
             # A "*" before the start of a comment or a "/".
             pos -= 1
             kind, token, gap = "op", "*", False
-        elif kind == "bad":
+        elif kind == "bad" or kind == "unsure":
             raise _Unsure
         count += 1
         if count > MAX_TOKENS:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import tracemalloc
@@ -113,6 +114,7 @@ def test_literals_and_placeholders_become_question_marks(
         ("generic", r"SELECT 'a\'b'", "withheld"),
         ("generic", 'SELECT "secret" AS a FROM "t"', 'SELECT ? AS a FROM "t"'),
         ("generic", "SELECT $$x$$ AS a", "SELECT ? AS a"),
+        ("generic", "SELECT q'[a'b'c]' AS a", "withheld"),
     ],
 )
 def test_each_dialect_reads_its_own_quotes(dialect: str, statement: str, pattern: str) -> None:
@@ -343,12 +345,16 @@ def test_large_batches_of_parameters_are_read_to_the_end(dialect: str, rows: int
 )
 def test_a_huge_literal_is_read_in_one_pass(dialect: str, statement: str) -> None:
     text = statement.format("a" * 2_000_000)
-    tracemalloc.start()
-    try:
-        pattern = normalize(text, dialect)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peaks = []
+    gc.collect()
+    for _ in range(2):  # the lower of two, as other threads allocate too
+        tracemalloc.start()
+        try:
+            pattern = normalize(text, dialect)
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+    peak = min(peaks)
     # A regular expression that backtracks keeps state for each character: hundreds of MB.
     assert peak < 4 * len(text)
     assert len(pattern) <= MAX_PATTERN_LENGTH
