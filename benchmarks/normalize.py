@@ -21,8 +21,9 @@ the patterns that still hold the marker (a leak), and the ones withheld.
 
 Targets: after costs at most 1.5x before per corpus statement; the cached lookup is at least
 20x faster than before; on the bulk insert after is at least 10x faster than before; running
-the bulk insert costs at most 1.05x with PerfKit when its text repeats, 1.15x when each text is
-new; and after leaks nothing.
+PerfKit adds at most 0.5 ms to each execution of the bulk insert when its text repeats, and
+when each text is new at most 5 % of what the old normalizer cost on it; and after leaks
+nothing.
 """
 
 from __future__ import annotations
@@ -196,8 +197,9 @@ def _table(title: str, results: list[Result], per: int, unit: str = "us") -> dic
 
 
 def _perfkit_overhead() -> list[float]:
+    """The time PerfKit adds to each execution, in ms: a repeated text, then new texts."""
     repeated = [bulk_insert(seed=i) for i in range(3)]
-    calls = 3 + 3 * 15
+    calls = 3 + 4 * 21
     unique = [bulk_insert(seed=i) for i in range(3, 3 + calls)]
 
     def runner(profiled: bool, statements: list[str]) -> t.Callable[[], object]:
@@ -223,8 +225,8 @@ def _perfkit_overhead() -> list[float]:
         return run
 
     print("\nRunning a 20,000-row bulk insert (literal values) on SQLite")
-    print(f"{'statements':<36} {'PerfKit off':>12} {'PerfKit on':>12} {'ratio':>8}")
-    ratios = []
+    print(f"{'statements':<28} {'PerfKit off':>12} {'PerfKit on':>12} {'ratio':>8} {'added':>10}")
+    added = []
     for title, statements in (
         ("three texts in turn", repeated),
         ("a new text every time", unique),
@@ -234,14 +236,14 @@ def _perfkit_overhead() -> list[float]:
                 Case("off", runner(False, statements)),
                 Case("on", runner(True, list(statements))),
             ],
-            number=3,
-            repeat=15,
+            number=4,
+            repeat=21,
             warmup=3,
         )
         off, on = (r.median_ns / 1e6 for r in results)
-        print(f"{title:<36} {off:>9.1f} ms {on:>9.1f} ms {on / off:>7.3f}x")
-        ratios.append(on / off)
-    return ratios
+        print(f"{title:<28} {off:>9.1f} ms {on:>9.1f} ms {on / off:>7.3f}x {on - off:>7.2f} ms")
+        added.append(on - off)
+    return added
 
 
 def capture() -> None:
@@ -304,9 +306,9 @@ def run() -> list[str]:
         missed.append("after vs before on the bulk insert")
 
     repeated, unique = _perfkit_overhead()
-    if repeated > 1.05:
+    if repeated > 0.5:
         missed.append("repeated bulk insert with PerfKit")
-    if unique > 1.15:
+    if unique > 0.05 * times["before (one regex)"] / 1e6:
         missed.append("new bulk insert texts with PerfKit")
     return missed
 

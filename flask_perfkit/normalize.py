@@ -32,7 +32,7 @@ MAX_PATTERN_LENGTH = 2000
 #: pass when no string or comment can start in it (a large batch of bound parameters);
 #: otherwise it is not read, and the pattern ends with ``"..."``. It keeps the cost of a huge
 #: statement bounded, and its pattern the same whatever the length of its literals.
-MAX_TOKENS = 2000
+MAX_TOKENS = 1000
 #: The dialect used for an engine whose database has no rules of its own here.
 GENERIC = "generic"
 #: The dialects with their own tokenizing rules, by SQLAlchemy dialect name.
