@@ -106,9 +106,6 @@ class _Dialect:
     nested_comments: bool = False
     #: Whether ``/*! ... */`` holds SQL (MySQL, MariaDB).
     executable_comments: bool = False
-    #: Whether ``"x"`` may be a string literal where a name is not certain (SQLite's
-    #: compatibility rule; unknown databases).
-    double_quote_strings: bool = False
     #: Text that may start a string or a comment. A rest without any holds no literal but
     #: numbers and placeholders.
     openers: tuple[str, ...] = ("'", '"', "`", "$", "--", "/*")
@@ -189,13 +186,12 @@ _RULES = {
         executable_comments=True,
         openers=("'", '"', "#", "--", "/*", "*/"),
     ),
-    "sqlite": _Dialect(
-        _sqlite(), None, double_quote_strings=True, openers=("'", '"', "--", "/*", "[")
-    ),
-    GENERIC: _Dialect(_generic(False), _generic(True), double_quote_strings=True),
+    "sqlite": _Dialect(_sqlite(), None, openers=("'", '"', "--", "/*", "[")),
+    GENERIC: _Dialect(_generic(False), _generic(True)),
 }
 _COMMENT_EDGES = re.compile(r"/\*|\*/")
-# Words after which a double-quoted token can only be a name.
+# Words after which a double-quoted token ("dqs": SQLite's and unknown databases' "x", a
+# string where no column has that name) can only be a name.
 _NAME_AFTER = frozenset(
     {"FROM", "JOIN", "INTO", "UPDATE", "TABLE", "AS", "INDEX", "VIEW", "TRIGGER", "EXISTS"}
 )
@@ -245,8 +241,8 @@ def _scan(
         if kind == "end":
             break
         pos = found.end()
-        if found.start(1) >= 0:
-            gap = True
+        spaced = found.start(1) >= 0
+        gap = gap or spaced
         token = found.group(kind)
         if kind == "punct":
             kind = "op"
@@ -272,7 +268,7 @@ def _scan(
                 continue
             # A "*" before the start of a comment or a "/".
             pos -= 1
-            kind, token, gap = "op", "*", False
+            kind, token, gap = "op", "*", spaced
         elif kind == "bad" or kind == "unsure":
             raise _Unsure
         count += 1
