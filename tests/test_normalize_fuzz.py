@@ -9,6 +9,7 @@ withheld pattern: never a character of the literal.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -20,6 +21,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from flask_perfkit.normalize import WITHHELD_NOTE
+from flask_perfkit.normalize import PatternCache
 from flask_perfkit.normalize import dialect_of
 from flask_perfkit.normalize import normalize
 from tests.conftest import MYSQL_URL
@@ -305,3 +307,44 @@ def test_planted_literals_are_never_served(make_app: AppFactory, database_url: s
     assert sum(q["calls"] for q in queries) >= 3 * len(statements)
     slow = client.get("/health/profiling/slow-queries?limit=1000").get_json()
     assert len(slow["slow_queries"]) >= len(statements)
+
+
+def test_each_bind_is_read_by_its_own_dialect(make_app: AppFactory) -> None:
+    require("PostgreSQL", POSTGRES_URL)
+    require("MariaDB", MYSQL_URL)
+    app, db, perfkit = make_app("sqlite://", SQLALCHEMY_BINDS={"pg": POSTGRES_URL, "my": MYSQL_URL})
+    statement = 'SELECT "kept" FROM (SELECT 1 AS kept) AS s'
+    with app.app_context():
+        for bind in ("pg", "my"):
+            with db.engines[bind].connect() as conn:
+                ran = conn.execute(sa.text(statement.replace('"', "" if bind == "my" else '"')))
+                assert ran.scalar() == 1
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text(f'SELECT "{MARKER}" AS v')).scalar() == MARKER
+        with db.engines["my"].connect() as conn:
+            assert conn.execute(sa.text(f'SELECT "{MARKER}" AS v')).scalar() == MARKER
+        queries = {p.query: p.calls for p in perfkit.profiler.patterns()}
+    # A name on PostgreSQL, a string on SQLite and MariaDB.
+    assert queries['SELECT "kept" FROM (SELECT ? AS kept) AS s'] == 1
+    assert queries["SELECT ? AS v"] == 2
+    assert not any(MARKER in query for query in queries)
+
+
+def test_the_cache_gives_every_thread_the_same_patterns() -> None:
+    cache = PatternCache(limit=64)
+    statements = [(d, f"SELECT 'x{i}' AS \"c{i % 7}\"") for i in range(400) for d in LITERALS]
+    expected = [normalize(statement, dialect) for dialect, statement in statements]
+    results: list[list[str]] = []
+
+    def work() -> None:
+        results.append([cache.get(statement, dialect).text for dialect, statement in statements])
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [expected] * 8
+    stats = cache.stats()
+    assert stats["size"] <= 64
+    assert stats["evictions"] > 0
