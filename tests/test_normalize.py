@@ -314,6 +314,12 @@ def test_a_repeated_bulk_insert_is_normalized_once(make_app: AppFactory) -> None
     assert after["misses"] - before["misses"] == 4
     assert after["hits"] - before["hits"] == 16
     assert patterns["INSERT INTO bulk (id, name) VALUES (...) ..."] == 5
+    with app.app_context():
+        perfkit.profiler.reset()
+        cleared = perfkit.profiler.summary()["normalization"]
+    assert cleared == {
+        "size": 0, "limit": 4096, "hits": 0, "misses": 0, "evictions": 0, "withheld": 0
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)

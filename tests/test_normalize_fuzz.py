@@ -97,7 +97,11 @@ def _number() -> st.SearchStrategy[str]:
 @st.composite
 def mysql_literal(draw: st.DrawFn) -> str:
     text = draw(content)
-    form = draw(st.sampled_from(["single", "double", "introducer", "national", "hex", "bits"]))
+    form = draw(
+        st.sampled_from(["single", "double", "introducer", "national", "hex", "bits", "number"])
+    )
+    if form == "number":
+        return draw(_number())
     if form in {"single", "double", "introducer", "national"}:
         quote = '"' if form == "double" else draw(st.sampled_from(["'", '"']))
         escaped = "".join(
