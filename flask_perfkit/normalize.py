@@ -468,21 +468,28 @@ class PatternCache:
 
     def __init__(self, limit: int = 4096) -> None:
         self.limit = limit
-        self._small = functools.lru_cache(maxsize=limit)(self._make)
+        withheld = self._withheld = [0]
+
+        def make(statement: str, dialect: str) -> Pattern:
+            pattern = make_pattern(statement, dialect)
+            if pattern.withheld:
+                withheld[0] += 1
+            return pattern
+
+        # A closure, not a bound method: the cache holds no reference back to this object.
+        self._make = make
+        self._small = functools.lru_cache(maxsize=limit)(make)
         self._large: dict[tuple[str, str], Pattern] = {}
         self._large_chars = 0
         self._large_evictions = 0
         self._large_hits = 0
         self._large_misses = 0
         self._lock = threading.Lock()
-        #: Statements whose text was withheld, each counted when it was normalized.
-        self.withheld = 0
 
-    def _make(self, statement: str, dialect: str) -> Pattern:
-        pattern = make_pattern(statement, dialect)
-        if pattern.withheld:
-            self.withheld += 1
-        return pattern
+    @property
+    def withheld(self) -> int:
+        """Statements whose text was withheld, each counted when it was normalized."""
+        return self._withheld[0]
 
     def get(self, statement: str, dialect: str = GENERIC) -> Pattern:
         """The :class:`Pattern` of ``statement`` as ``dialect`` reads it."""
@@ -539,4 +546,4 @@ class PatternCache:
             self._large.clear()
             self._large_chars = 0
             self._large_evictions = self._large_hits = self._large_misses = 0
-        self.withheld = 0
+        self._withheld[0] = 0

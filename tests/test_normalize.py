@@ -4,6 +4,7 @@ import gc
 import subprocess
 import sys
 import tracemalloc
+import weakref
 
 import pytest
 
@@ -388,3 +389,15 @@ def test_hostile_shapes_cost_one_pass(dialect: str, statement: str) -> None:
     pattern = normalize(statement, dialect)
     assert len(pattern) <= MAX_PATTERN_LENGTH
     assert "x" not in pattern
+
+
+def test_a_pattern_cache_is_freed_without_the_garbage_collector() -> None:
+    cache = PatternCache()
+    cache.get("SELECT 1", "sqlite")
+    ref = weakref.ref(cache)
+    gc.disable()
+    try:
+        del cache
+        assert ref() is None
+    finally:
+        gc.enable()
