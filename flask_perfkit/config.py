@@ -25,6 +25,7 @@ class ConfigKey:
     VERY_SLOW_QUERY_MS = "PERFKIT_VERY_SLOW_QUERY_MS"
     SLOW_QUERY_BUFFER = "PERFKIT_SLOW_QUERY_BUFFER"
     MAX_PATTERNS = "PERFKIT_MAX_PATTERNS"
+    NORMALIZE_CACHE_SIZE = "PERFKIT_NORMALIZE_CACHE_SIZE"
     N_PLUS_ONE_THRESHOLD = "PERFKIT_N_PLUS_ONE_THRESHOLD"
     QUERY_BUDGET_ACTION = "PERFKIT_QUERY_BUDGET_ACTION"
     CACHE_SHORT_TIMEOUT = "PERFKIT_CACHE_SHORT_TIMEOUT"
@@ -74,6 +75,7 @@ DEFAULTS: Mapping[str, t.Any] = {
     ConfigKey.VERY_SLOW_QUERY_MS: 500,
     ConfigKey.SLOW_QUERY_BUFFER: 100,
     ConfigKey.MAX_PATTERNS: 1000,
+    ConfigKey.NORMALIZE_CACHE_SIZE: 4096,
     ConfigKey.N_PLUS_ONE_THRESHOLD: 5,
     ConfigKey.QUERY_BUDGET_ACTION: BudgetAction.RAISE.value,
     ConfigKey.CACHE_SHORT_TIMEOUT: 300,
@@ -123,6 +125,7 @@ class PerfKitConfig:
     very_slow_query: float
     slow_query_buffer: int
     max_patterns: int
+    normalize_cache_size: int
     n_plus_one_threshold: int
     query_budget_action: BudgetAction
     cache_short_timeout: int
@@ -333,6 +336,7 @@ def resolve(config: Mapping[str, t.Any]) -> PerfKitConfig:
         very_slow_query=very_slow_ms / 1000,
         slow_query_buffer=_int(config, ConfigKey.SLOW_QUERY_BUFFER, 1, "of 1 or more"),
         max_patterns=_int(config, ConfigKey.MAX_PATTERNS, 1, "of 1 or more"),
+        normalize_cache_size=_int(config, ConfigKey.NORMALIZE_CACHE_SIZE, 1, "of 1 or more"),
         n_plus_one_threshold=_int(config, ConfigKey.N_PLUS_ONE_THRESHOLD, 2, "of 2 or more"),
         query_budget_action=budget_action,
         cache_short_timeout=_int(config, ConfigKey.CACHE_SHORT_TIMEOUT, 1, "of seconds, 1 or more"),

@@ -38,12 +38,14 @@ from .config import PerfKitConfig
 from .errors import QueryBudgetExceeded
 from .normalize import Pattern
 from .normalize import PatternCache
+from .normalize import dialect_of
 from .signals import n_plus_one
 from .signals import slow_query
 
 logger = logging.getLogger("flask_perfkit")
 
-_Record = tuple[str, float, int, bool]
+#: ``(statement, seconds, rows, failed, dialect)``
+_Record = tuple[str, float, int, bool, str]
 #: Records held in the process-wide buffer before they are grouped.
 _PENDING_LIMIT = 512
 #: Records a request collects before they are grouped, keeping its N+1 counts.
@@ -248,7 +250,7 @@ class QueryProfiler:
         self.config = config
         self._app = weakref.ref(app)
         self._lock = threading.Lock()
-        self._patterns = PatternCache()
+        self._patterns = PatternCache(config.normalize_cache_size)
         self._stats: dict[str, _Stats] = {}
         self._pending: deque[_Record] = deque()
         self._slow: deque[SlowQuery] = deque(maxlen=config.slow_query_buffer)
@@ -275,6 +277,7 @@ class QueryProfiler:
         current = _current.get
         flush = self.flush_pending
         on_slow = self._record_slow
+        dialect = dialect_of(engine.dialect.name)
 
         def before(conn: t.Any, cursor: t.Any, statement: str, *args: t.Any) -> None:
             args[1]._perfkit_start = perf_counter()
@@ -288,15 +291,15 @@ class QueryProfiler:
                 return
             collector = current()
             if collector is None:
-                pending.append((statement, duration, cursor.rowcount, False))
+                pending.append((statement, duration, cursor.rowcount, False, dialect))
                 if len(pending) >= _PENDING_LIMIT:
                     flush()
             else:
-                collector.append((statement, duration, cursor.rowcount, False))
+                collector.append((statement, duration, cursor.rowcount, False, dialect))
                 if len(collector) >= _COLLECTOR_LIMIT:
                     self._aggregate(collector, final=False)
             if duration >= slow:
-                on_slow(statement, duration, collector)
+                on_slow(statement, dialect, duration, collector)
 
         def failed(exception_context: sa.engine.ExceptionContext) -> None:
             context = exception_context.execution_context
@@ -306,7 +309,7 @@ class QueryProfiler:
             statement = exception_context.statement
             if start is None or statement is None:
                 return
-            record = (statement, perf_counter() - start, 0, True)
+            record = (statement, perf_counter() - start, 0, True, dialect)
             collector = current()
             if collector is None:
                 pending.append(record)
@@ -357,8 +360,8 @@ class QueryProfiler:
             _current.set(parent)
             count = len(block)
             patterns: dict[str, int] = {}
-            for statement, *_ in block:
-                pattern = self._patterns.get(statement)
+            for statement, *_, dialect in block:
+                pattern = self._patterns.get(statement, dialect)
                 patterns[pattern.text] = patterns.get(pattern.text, 0) + 1
             if parent is not None:
                 parent.extend(block)
@@ -405,20 +408,21 @@ class QueryProfiler:
                 return
             stats = self._stats
             last_statement: str | None = None
+            last_dialect: str | None = None
             entry: _Stats | None = None
             pattern: Pattern | None = None
             calls = 0
             total = 0.0
-            for statement, duration, rows, failed in records:
-                if statement is not last_statement or entry is None:
-                    pattern = patterns(statement)
+            for statement, duration, rows, failed, dialect in records:
+                if statement is not last_statement or dialect is not last_dialect or not entry:
+                    pattern = patterns(statement, dialect)
                     entry = stats.get(pattern.query_id)
                     if entry is None:
                         if len(stats) >= self.config.max_patterns:
                             self._evict()
                         entry = stats[pattern.query_id] = _Stats(pattern, now)
                     entry.last_seen = now
-                    last_statement = statement
+                    last_statement, last_dialect = statement, dialect
                 assert pattern is not None
                 entry.calls += 1
                 entry.total += duration
@@ -503,8 +507,10 @@ class QueryProfiler:
             if app is not None:
                 n_plus_one.send(app, suspect=suspect)
 
-    def _record_slow(self, statement: str, duration: float, collector: _Collector | None) -> None:
-        pattern = self._patterns.get(statement)
+    def _record_slow(
+        self, statement: str, dialect: str, duration: float, collector: _Collector | None
+    ) -> None:
+        pattern = self._patterns.get(statement, dialect)
         record = SlowQuery(
             time=_iso(time.time()),
             duration_ms=_ms(duration),
@@ -594,6 +600,7 @@ class QueryProfiler:
                 "errors": self.errors,
                 "patterns": len(self._stats),
                 "evictions": self.evictions,
+                "normalization": self._patterns.stats(),
                 "since": _iso(self.since),
             }
 
@@ -605,4 +612,5 @@ class QueryProfiler:
             self._pending.clear()
             self._slow.clear()
             self._suspects.clear()
+            self._patterns.clear()
             self._reset_counters()

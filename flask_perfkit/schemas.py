@@ -156,6 +156,17 @@ class CacheComponentSchema(Schema):
     since = fields.String(required=True)
 
 
+class NormalizationSchema(Schema):
+    """``normalization`` in the profiling summary: the cache of normalized statements."""
+
+    size = fields.Integer(required=True)
+    limit = fields.Integer(required=True)
+    hits = fields.Integer(required=True)
+    misses = fields.Integer(required=True)
+    evictions = fields.Integer(required=True)
+    withheld = fields.Integer(required=True)
+
+
 class ProfilingComponentSchema(Schema):
     """``components.profiling`` in ``GET /health/full``: the profiling summary."""
 
@@ -169,6 +180,7 @@ class ProfilingComponentSchema(Schema):
     errors = fields.Integer(required=True)
     patterns = fields.Integer(required=True)
     evictions = fields.Integer(required=True)
+    normalization = fields.Nested(NormalizationSchema, required=True)
     since = fields.String(required=True)
     n_plus_one_suspects = fields.Integer(required=True)
 
