@@ -208,13 +208,33 @@ class CircuitBreaker:
                 logger.exception("A circuit breaker listener of database %r failed.", self.name)
 
 
+def _libpq_version(dialect: sa.Dialect) -> int:
+    dbapi = getattr(dialect, "loaded_dbapi", None)
+    try:
+        if dialect.driver == "psycopg":
+            return int(dbapi.pq.version())  # type: ignore[union-attr]
+        if dialect.driver in {"psycopg2", "psycopg2cffi"}:
+            return int(dbapi.extensions.libpq_version())  # type: ignore[union-attr]
+    except Exception:
+        pass
+    return 0
+
+
 def connect_timeout_params(dialect: sa.Dialect, seconds: float) -> dict[str, t.Any]:
     """The driver's connect-timeout arguments for ``seconds``, or ``{}`` for unknown drivers.
 
-    libpq (psycopg, psycopg2) takes whole seconds and treats anything below 2 as 2.
+    libpq (psycopg, psycopg2) takes whole seconds and treats anything below 2 as 2. From
+    libpq 12 on, ``tcp_user_timeout`` is set to the same time as well: a connection whose sent
+    data goes unacknowledged that long (a host that vanished or was black-holed) is closed by
+    the kernel instead of waiting for TCP to give up after about 15 minutes. It never limits
+    how long a statement may run.
     """
     if dialect.name == "postgresql" and dialect.driver in _POSTGRES_DRIVERS:
-        return {"connect_timeout": max(2, math.ceil(seconds))}
+        whole = max(2, math.ceil(seconds))
+        params: dict[str, t.Any] = {"connect_timeout": whole}
+        if _libpq_version(dialect) >= 120000:
+            params["tcp_user_timeout"] = whole * 1000
+        return params
     if dialect.name in {"mysql", "mariadb"} and dialect.driver == "pymysql":
         return {"connect_timeout": seconds}
     if dialect.name in {"mysql", "mariadb"} and dialect.driver == "mysqldb":

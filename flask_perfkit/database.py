@@ -66,9 +66,11 @@ class _Watchdog:
         self.fired = False
         self._lock = threading.Lock()
         self._done = False
-        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
-        self._timer.daemon = True
-        self._timer.start()
+        self._timer: threading.Timer | None = None
+        if _has_socket(connection):
+            self._timer = threading.Timer(max(seconds, 0.0), self._fire)
+            self._timer.daemon = True
+            self._timer.start()
 
     def _fire(self) -> None:
         with self._lock:
@@ -84,7 +86,14 @@ class _Watchdog:
         """The probe is over: never fire."""
         with self._lock:
             self._done = True
-        self._timer.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+def _has_socket(connection: t.Any) -> bool:
+    return isinstance(getattr(connection, "_sock", None), socket.socket) or callable(
+        getattr(connection, "fileno", None)
+    )
 
 
 def _shutdown(connection: t.Any) -> None:
