@@ -46,6 +46,12 @@ logger = logging.getLogger("flask_perfkit")
 _CONNECT_FAILED = "_perfkit_connect_failed"
 # Seconds between two log lines about requests answered 503 for one engine.
 _LOG_INTERVAL = 10.0
+# Disconnects this close together are one failure: a server restart or a network cut ends
+# every pooled connection at once, and only reconnecting tells whether the server is down.
+_DISCONNECT_WINDOW = 1.0
+# The largest values the servers accept: PostgreSQL's int milliseconds, PyMySQL's seconds.
+_MAX_MS = 2**31 - 1
+_MAX_PYMYSQL_SECONDS = 31536000
 _POSTGRES_DRIVERS = frozenset({"psycopg", "psycopg2", "psycopg2cffi"})
 _MYSQL_DRIVERS = frozenset({"pymysql", "mysqldb"})
 _ABSENT = object()
@@ -233,10 +239,10 @@ def connect_timeout_params(dialect: sa.Dialect, seconds: float) -> dict[str, t.A
         whole = max(2, math.ceil(seconds))
         params: dict[str, t.Any] = {"connect_timeout": whole}
         if _libpq_version(dialect) >= 120000:
-            params["tcp_user_timeout"] = whole * 1000
+            params["tcp_user_timeout"] = min(whole * 1000, _MAX_MS)
         return params
     if dialect.name in {"mysql", "mariadb"} and dialect.driver == "pymysql":
-        return {"connect_timeout": seconds}
+        return {"connect_timeout": min(seconds, _MAX_PYMYSQL_SECONDS)}
     if dialect.name in {"mysql", "mariadb"} and dialect.driver == "mysqldb":
         return {"connect_timeout": max(1, math.ceil(seconds))}
     if dialect.name == "sqlite" and dialect.driver == "pysqlite":
@@ -264,6 +270,7 @@ class EngineGuard:
         self.breaker = CircuitBreaker(name, config.db_breaker_failures, config.db_breaker_seconds)
         self._user_params: dict[str, t.Any] | None = None
         self._last_log = -_LOG_INTERVAL
+        self._last_disconnect = -_DISCONNECT_WINDOW
         dialect = engine.dialect
         self._dbapi_error: type[BaseException] = getattr(
             getattr(dialect, "loaded_dbapi", None), "Error", Exception
@@ -320,7 +327,7 @@ class EngineGuard:
             if not _mentions(options, "statement_timeout") and not _mentions(
                 dsn, "statement_timeout"
             ):
-                ms = max(1, round(self.statement_timeout * 1000))
+                ms = min(max(1, round(self.statement_timeout * 1000)), _MAX_MS)
                 wanted["options"] = f"{options} -c statement_timeout={ms}".strip()
         return wanted
 
@@ -380,9 +387,11 @@ class EngineGuard:
         engine = self.engine_ref()
         mariadb = engine is not None and getattr(engine.dialect, "is_mariadb", False)
         if mariadb:
-            sql = f"SET SESSION max_statement_time = {self.statement_timeout:.3f}"
+            seconds = min(self.statement_timeout, _MAX_PYMYSQL_SECONDS)
+            sql = f"SET SESSION max_statement_time = {seconds:.3f}"
         else:
-            sql = f"SET SESSION max_execution_time = {max(1, round(self.statement_timeout * 1000))}"
+            ms = min(max(1, round(self.statement_timeout * 1000)), 2**32 - 1)
+            sql = f"SET SESSION max_execution_time = {ms}"
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(sql)
@@ -399,12 +408,13 @@ class EngineGuard:
         connect_failed = getattr(context.original_exception, _CONNECT_FAILED, False)
         if not (connect_failed or context.is_disconnect):
             return None
-        if not connect_failed:
+        now = time.monotonic()
+        if not connect_failed and now - self._last_disconnect >= _DISCONNECT_WINDOW:
+            self._last_disconnect = now
             self.breaker.record_failure()
         error = context.sqlalchemy_exception
         if not has_request_context() or not isinstance(error, sa_exc.DBAPIError):
             return None
-        now = time.monotonic()
         if now - self._last_log >= _LOG_INTERVAL:
             self._last_log = now
             logger.warning(

@@ -13,6 +13,7 @@ import time
 import typing as t
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import pytest
 import sqlalchemy as sa
@@ -431,6 +432,29 @@ def test_a_disconnect_inside_a_request_is_a_503_and_the_next_request_succeeds(
     assert_unavailable(client.get("/terminate"))
     assert client.get("/q").status_code == 200
     assert state_of(breaker_of(app)) == "closed"
+
+
+def test_disconnects_of_one_restart_count_once(make_app: AppFactory) -> None:
+    require("PostgreSQL", POSTGRES_URL)
+    app, db, _ = make_app(POSTGRES_URL, PERFKIT_POOL_PRE_PING=False, PERFKIT_DB_BREAKER_FAILURES=2)
+    with app.app_context():
+        engine = db.engine
+    breaker = breaker_of(app)
+    with ExitStack() as stack:
+        held = [stack.enter_context(engine.connect()) for _ in range(4)]
+        pids = [conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one() for conn in held]
+        with engine.connect() as killer:
+            for pid in pids:
+                killer.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        for conn in held:
+            with pytest.raises(sa.exc.OperationalError) as info:
+                conn.execute(sa.text("SELECT 1"))
+            assert info.value.connection_invalidated
+        assert breaker.status()["consecutive_failures"] == 1
+        assert state_of(breaker) == "closed"
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+    assert breaker.status()["consecutive_failures"] == 0
 
 
 def _captured_params(engine: sa.Engine) -> list[dict[str, t.Any]]:
