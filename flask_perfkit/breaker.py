@@ -213,7 +213,7 @@ class CircuitBreaker:
             }
 
     def _notify(self, old: BreakerState, new: BreakerState) -> None:
-        log = logger.info if new is BreakerState.CLOSED else logger.warning
+        log = logger.warning if new is BreakerState.OPEN else logger.info
         log(
             "Circuit breaker of database %r is now %s (was %s).",
             self.name,

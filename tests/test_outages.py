@@ -235,6 +235,11 @@ def test_requests_waiting_for_a_full_pool_get_503_once_the_breaker_opens(
     assert max(elapsed for _, elapsed in results) < connect_timeout + 1
     assert proxy.accepted == 3
     assert breaker_of(app).rejected >= 9
+    # The pool that engine.dispose() makes is guarded the same way.
+    with app.app_context():
+        db.engine.dispose()
+        waiting = t.cast(t.Any, db.engine.pool)._pool
+    assert getattr(waiting.get, "perfkit_guard", None) is not None
 
 
 @pytest.mark.parametrize("pre_ping", [True, False])
