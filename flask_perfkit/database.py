@@ -5,12 +5,13 @@ pool, so it never waits for a pool slot (``pool_timeout``) and never takes one f
 While it connects, the driver's connect timeout is set from the probe's budget (libpq's
 floor is 2 s), whatever the app configured, so a database that accepts connections and never
 answers releases the probe's thread soon after the health response has given up on it. Once
-connected, a watchdog shuts the probe's socket down when the budget is spent: a statement the
-server never answers (a half-dead connection) cannot hold the probe either, and the next probe
-after the memo window starts afresh on a new connection. The probe passes through the
-engine's circuit breaker (:mod:`flask_perfkit.breaker`): while it is open the check fails with
-the output ``"circuit open"`` without connecting, and after the open period the probe may be
-the one trial connection that closes it.
+connected, a watchdog shuts the probe's socket down when its statements have taken the whole
+budget: a statement the server never answers (a half-dead connection) cannot hold the probe
+either, and the next probe after the memo window starts afresh on a new connection.
+
+The probe passes through the engine's circuit breaker (:mod:`flask_perfkit.breaker`): while
+it is open the check fails with the output ``"circuit open"`` without connecting, and after the
+open period the probe may be the one trial connection that closes it.
 """
 
 from __future__ import annotations
@@ -126,7 +127,8 @@ def probe(monitor: EngineMonitor, timeout: float) -> float:
     engine = monitor.engine
     start = time.perf_counter()
     connection = _probe_connection(engine, timeout)
-    watchdog = _Watchdog(connection, timeout - (time.perf_counter() - start))
+    # The statements get a budget of their own, as a slow connect is no hung statement.
+    watchdog = _Watchdog(connection, timeout)
     try:
         cursor = connection.cursor()
         try:
