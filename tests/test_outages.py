@@ -146,7 +146,6 @@ def test_black_holed_host_answers_503_in_time_and_the_breaker_stops_the_attempts
         PERFKIT_DB_BREAKER_SECONDS=period,
         PERFKIT_HEALTH_SHOW_DETAILS="always",
         PERFKIT_HEALTH_CHECK_TTL=0,
-        PERFKIT_HEALTH_URL_PREFIX=None,
     )
     add_query_view(app, db)
     client = app.test_client()
@@ -195,6 +194,10 @@ def test_black_holed_host_answers_503_in_time_and_the_breaker_stops_the_attempts
         assert time.monotonic() - start < 2 * period + connect_timeout + 1
         time.sleep(0.05)
     assert state_of(breaker) == "closed"
+    healed = time.monotonic()
+    while client.get("/health/ready").status_code != 200:
+        assert time.monotonic() - healed <= BUDGET + 1
+        time.sleep(0.05)
 
 
 def test_requests_waiting_for_a_full_pool_get_503_once_the_breaker_opens(
