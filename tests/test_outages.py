@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import statistics
 import threading
 import time
@@ -684,3 +685,32 @@ def test_a_breaker_with_zero_failures_never_opens() -> None:
         breaker.record_failure()
     breaker.before_attempt()
     assert state_of(breaker) == "closed"
+
+
+def test_breaker_metrics_of_several_processes_add_up(make_app: AppFactory) -> None:
+    from flask_perfkit import metrics
+
+    app, _, _ = make_app()
+    with app.app_context():
+        from flask_perfkit._state import get_state
+
+        mine = metrics.snapshot(get_state())
+    assert mine["breakers"] == {"default": {"state": "closed", "opens": 0, "rejected": 0}}
+
+    def process(pid: int, state: str, opens: int, rejected: int) -> metrics.Snapshot:
+        return {
+            **mine,
+            "pid": pid,
+            "breakers": {"default": {"state": state, "opens": opens, "rejected": rejected}},
+        }
+
+    gone = 2**22 + 12345  # above Linux's pid_max default: no such process
+    merged = metrics.merge(
+        [
+            mine,
+            process(os.getpid(), "half_open", 2, 10),
+            process(gone, "open", 3, 7),
+        ]
+    )
+    # Counters of every process, the state of running ones only (the worst of them).
+    assert merged["breakers"] == {"default": {"state": "half_open", "opens": 5, "rejected": 17}}
