@@ -64,7 +64,7 @@ def _bench(name: str, url: str) -> list[str]:
             Case("  with PerfKit's breaker", _checkout(guarded), PLAIN, target=1.1),
             Case("  with all of PerfKit (counters, profiler)", _checkout(full), PLAIN),
         ]
-        return report(f"Healthy pool checkout on {name}", measure(cases, number=5000))
+        return report(f"Healthy pool checkout on {name}", measure(cases, number=5000, repeat=31))
     finally:
         for engine in engines:
             engine.dispose()

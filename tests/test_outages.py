@@ -607,6 +607,14 @@ def test_connect_and_statement_timeouts_on_mariadb_and_sqlite(
         pass
     assert lite_seen[-1]["timeout"] == 2.5
 
+    plain, plain_db, _ = make_app(f"sqlite:///{tmp_path / 'p.db'}", PERFKIT_DB_CONNECT_TIMEOUT=None)
+    with plain.app_context():
+        plain_engine = plain_db.engine
+    plain_seen = _captured_params(plain_engine)
+    with plain_engine.connect():
+        pass
+    assert "timeout" not in plain_seen[-1]
+
 
 @pytest.mark.parametrize(
     ("key", "value"),
