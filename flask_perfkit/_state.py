@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask import current_app
 
+from . import breaker as _breaker
 from . import database
 from .checks import CheckRunner
 from .checks import HealthCheck
@@ -23,6 +24,7 @@ from .metrics import SnapshotWriter
 from .pool import EngineMonitor
 from .profiler import QueryProfiler
 from .report import profiling_check
+from .signals import db_breaker_changed
 
 if t.TYPE_CHECKING:
     from .cache import TieredCache
@@ -52,7 +54,18 @@ class PerfKitState:
         self._builtin_checks: dict[str, tuple[HealthCheck, HealthCheck]] = {}
         self._lock = threading.Lock()
         self._checkout_timeouts = 0
+        #: The timeouts and circuit breaker of each engine, by bind name.
+        self.guards: dict[str, _breaker.EngineGuard] = {}
         app_ref = weakref.ref(app)
+
+        def breaker_listener(
+            bind: str, old: _breaker.BreakerState, new: _breaker.BreakerState
+        ) -> None:
+            target = app_ref()
+            if target is not None:
+                db_breaker_changed.send(target, bind=bind, old=old.value, new=new.value)
+
+        self._breaker_listener = breaker_listener
 
         def app_context() -> t.ContextManager[t.Any]:
             target = app_ref()
@@ -86,8 +99,11 @@ class PerfKitState:
             old = self.monitors.get(name)
             if old is not None:
                 old.remove()
+                self.guards[name].breaker.remove_listener(self._breaker_listener)
             monitor = EngineMonitor(name, engine)
-            database.attach_probe_listener(engine)
+            guard = _breaker.guard_engine(engine, name, self.config)
+            guard.breaker.add_listener(self._breaker_listener)
+            self.guards[name] = guard
             self.profiler.attach(engine)
             self.monitors[name] = monitor
             self._builtin_checks[name] = (

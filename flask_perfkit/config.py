@@ -45,6 +45,10 @@ class ConfigKey:
     HEALTH_CHECKS = "PERFKIT_HEALTH_CHECKS"
     HEALTH_SHOW_DETAILS = "PERFKIT_HEALTH_SHOW_DETAILS"
     ADMIN_TOKEN = "PERFKIT_ADMIN_TOKEN"
+    DB_CONNECT_TIMEOUT = "PERFKIT_DB_CONNECT_TIMEOUT"
+    DB_STATEMENT_TIMEOUT = "PERFKIT_DB_STATEMENT_TIMEOUT"
+    DB_BREAKER_FAILURES = "PERFKIT_DB_BREAKER_FAILURES"
+    DB_BREAKER_SECONDS = "PERFKIT_DB_BREAKER_SECONDS"
 
 
 class BudgetAction(enum.StrEnum):
@@ -95,6 +99,10 @@ DEFAULTS: Mapping[str, t.Any] = {
     ConfigKey.HEALTH_CHECKS: {},
     ConfigKey.HEALTH_SHOW_DETAILS: ShowDetails.WHEN_AUTHORIZED.value,
     ConfigKey.ADMIN_TOKEN: None,
+    ConfigKey.DB_CONNECT_TIMEOUT: 5.0,
+    ConfigKey.DB_STATEMENT_TIMEOUT: None,
+    ConfigKey.DB_BREAKER_FAILURES: 5,
+    ConfigKey.DB_BREAKER_SECONDS: 5.0,
 }
 
 
@@ -145,6 +153,14 @@ class PerfKitConfig:
     health_checks: Mapping[str, CheckOverride]
     health_show_details: ShowDetails
     admin_token: str | None
+    #: Seconds to open a database connection, or ``None`` to keep the driver's default.
+    db_connect_timeout: float | None = None
+    #: Seconds a statement may run, or ``None`` for no limit.
+    db_statement_timeout: float | None = None
+    #: Consecutive connection-level failures that open an engine's breaker; 0 turns it off.
+    db_breaker_failures: int = 5
+    #: Seconds the breaker stays open before one trial connection.
+    db_breaker_seconds: float = 5.0
 
     def engine_options(self) -> dict[str, t.Any]:
         """The ``create_engine`` keyword arguments PerfKit wants for every engine.
@@ -198,6 +214,15 @@ def _number(config: Mapping[str, t.Any], key: str) -> float:
     )
     if not ok:
         raise ConfigError(f"{key} must be a number of milliseconds, 0 or more, got {value!r}.")
+    return float(value)
+
+
+def _optional_seconds(config: Mapping[str, t.Any], key: str) -> float | None:
+    value = config[key]
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+        raise ConfigError(f"{key} must be a number of seconds more than 0, or None, got {value!r}.")
     return float(value)
 
 
@@ -358,4 +383,10 @@ def resolve(config: Mapping[str, t.Any]) -> PerfKitConfig:
         health_checks=_check_overrides(config),
         health_show_details=show_details,
         admin_token=token,
+        db_connect_timeout=_optional_seconds(config, ConfigKey.DB_CONNECT_TIMEOUT),
+        db_statement_timeout=_optional_seconds(config, ConfigKey.DB_STATEMENT_TIMEOUT),
+        db_breaker_failures=_int(
+            config, ConfigKey.DB_BREAKER_FAILURES, 0, "of 0 or more (0 turns the breaker off)"
+        ),
+        db_breaker_seconds=_seconds(config, ConfigKey.DB_BREAKER_SECONDS),
     )

@@ -2,25 +2,35 @@
 
 The probe opens a connection of its own with the engine's connection function, outside the
 pool, so it never waits for a pool slot (``pool_timeout``) and never takes one from the app.
-While it connects, a ``do_connect`` listener adds a short driver connect timeout, so a
-database that accepts connections and never answers releases the probe's thread soon after
-the health response has given up on it.
+While it connects, the driver's connect timeout is set from the probe's budget (libpq's
+floor is 2 s), whatever the app configured, so a database that accepts connections and never
+answers releases the probe's thread soon after the health response has given up on it. Once
+connected, a watchdog shuts the probe's socket down when its statements have taken the whole
+budget: a statement the server never answers (a half-dead connection) cannot hold the probe
+either, and the next probe after the memo window starts afresh on a new connection.
+
+The probe passes through the engine's circuit breaker (:mod:`flask_perfkit.breaker`): while
+it is open the check fails with the output ``"circuit open"`` without connecting, and after the
+open period the probe may be the one trial connection that closes it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import math
+import os
+import socket
 import threading
 import time
 import typing as t
 
 import sqlalchemy as sa
-from sqlalchemy import event
 
+from . import breaker
 from .checks import CheckResult
 from .checks import HealthCheck
 from .checks import Status
+from .errors import DatabaseCircuitOpen
 from .pool import EngineMonitor
 from .pool import PoolStatus
 
@@ -29,57 +39,76 @@ WARN_UTILIZATION = 0.7
 #: Pool utilization at or above which the pool check fails.
 FAIL_UTILIZATION = 0.9
 
-_probe = threading.local()
-
 
 def check_name(bind: str) -> str:
     """The ``checks`` key of a bind's connectivity check: ``db``, or ``db.<bind>``."""
     return "db" if bind == "default" else f"db.{bind}"
 
 
-def _connect_timeouts(dialect: sa.Dialect, seconds: int) -> dict[str, t.Any]:
-    # Connect-phase timeouts only: in SQLAlchemy 2.0 the parameters a do_connect listener
-    # sees are shared with the pool's own connections, and these are harmless there.
-    if dialect.name == "postgresql" and dialect.driver in {"psycopg", "psycopg2", "psycopg2cffi"}:
-        return {"connect_timeout": seconds}
-    if dialect.name in {"mysql", "mariadb"} and dialect.driver in {"pymysql", "mysqldb"}:
-        return {"connect_timeout": seconds}
-    return {}
+def _probe_connection(engine: sa.Engine, seconds: float) -> t.Any:
+    guard = breaker.find_guard(engine)
+    if guard is not None:
+        return guard.probe_connect(seconds)
+    cargs, cparams = engine.dialect.create_connect_args(engine.url)
+    return engine.dialect.connect(
+        *cargs, **{**cparams, **breaker.connect_timeout_params(engine.dialect, seconds)}
+    )
 
 
-def _add_probe_timeouts(
-    dialect: sa.Dialect, record: t.Any, cargs: list[t.Any], cparams: dict[str, t.Any]
-) -> None:
-    extra: dict[str, t.Any] | None = getattr(_probe, "timeouts", None)
-    if extra:
-        added = {k: v for k, v in extra.items() if k not in cparams}
-        cparams.update(added)
-        _probe.added = (cparams, list(added))
+class _Watchdog:
+    """Abandons a probe's connection when its time is up, by shutting its socket down.
+
+    The driver call blocked on that socket then fails at once, whether or not the server
+    ever received the statement, so the probe's thread is never held past its budget.
+    """
+
+    def __init__(self, connection: t.Any, seconds: float) -> None:
+        self.connection = connection
+        self.fired = False
+        self._lock = threading.Lock()
+        self._done = False
+        self._timer: threading.Timer | None = None
+        if _has_socket(connection):
+            self._timer = threading.Timer(max(seconds, 0.0), self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.fired = True
+            # Under the lock, so the probe cannot close the connection (and its descriptor be
+            # reused) meanwhile.
+            with contextlib.suppress(Exception):
+                _shutdown(self.connection)
+
+    def stop(self) -> None:
+        """The probe is over: never fire."""
+        with self._lock:
+            self._done = True
+        if self._timer is not None:
+            self._timer.cancel()
 
 
-def attach_probe_listener(engine: sa.Engine) -> None:
-    """Let probes on ``engine`` connect with a short timeout."""
-    if not event.contains(engine, "do_connect", _add_probe_timeouts):
-        event.listen(engine, "do_connect", _add_probe_timeouts)
+def _has_socket(connection: t.Any) -> bool:
+    return isinstance(getattr(connection, "_sock", None), socket.socket) or callable(
+        getattr(connection, "fileno", None)
+    )
 
 
-def _probe_connection(engine: sa.Engine, timeout: float) -> t.Any:
-    _probe.timeouts = _connect_timeouts(engine.dialect, max(2, math.ceil(timeout)))
-    _probe.added = None
-    try:
-        invoke = getattr(engine.pool, "_invoke_creator", None)
-        if invoke is not None:
-            return invoke(None)
-        cargs, cparams = engine.dialect.create_connect_args(engine.url)
-        return engine.dialect.connect(*cargs, **{**cparams, **_probe.timeouts})
-    finally:
-        added = _probe.added
-        if added is not None:
-            cparams_used, keys = added
-            for key in keys:
-                cparams_used.pop(key, None)
-        _probe.timeouts = None
-        _probe.added = None
+def _shutdown(connection: t.Any) -> None:
+    sock = getattr(connection, "_sock", None)
+    if isinstance(sock, socket.socket):
+        sock.shutdown(socket.SHUT_RDWR)
+        return
+    fileno = getattr(connection, "fileno", None)
+    if callable(fileno):
+        duplicate = socket.socket(fileno=os.dup(fileno()))
+        try:
+            duplicate.shutdown(socket.SHUT_RDWR)
+        finally:
+            duplicate.close()
 
 
 _MAX_CONNECTIONS_SQL = {
@@ -98,6 +127,8 @@ def probe(monitor: EngineMonitor, timeout: float) -> float:
     engine = monitor.engine
     start = time.perf_counter()
     connection = _probe_connection(engine, timeout)
+    # The statements get a budget of their own, as a slow connect is no hung statement.
+    watchdog = _Watchdog(connection, timeout)
     try:
         cursor = connection.cursor()
         try:
@@ -112,8 +143,14 @@ def probe(monitor: EngineMonitor, timeout: float) -> float:
                     monitor.server_max_connections = int(row[0])
         finally:
             cursor.close()
+    except Exception:
+        if watchdog.fired:
+            raise TimeoutError("The probe ran out of time and was abandoned.") from None
+        raise
     finally:
-        connection.close()
+        watchdog.stop()
+        with contextlib.suppress(Exception):
+            connection.close()
     return round(elapsed, 3)
 
 
@@ -223,7 +260,10 @@ def connectivity_check(monitor: EngineMonitor, timeout: float) -> HealthCheck:
     """The critical check that the database answers ``SELECT 1``."""
 
     def check() -> CheckResult:
-        latency = probe(monitor, timeout)
+        try:
+            latency = probe(monitor, timeout)
+        except DatabaseCircuitOpen:
+            return CheckResult(Status.FAIL, output="circuit open")
         return CheckResult(Status.PASS, observed_value=latency, observed_unit="ms")
 
     return HealthCheck(check_name(monitor.name), check, critical=True, component_type="datastore")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import typing as t
 
+import sqlalchemy.exc as sa_exc
 from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import Forbidden
 from werkzeug.exceptions import HTTPException
@@ -136,6 +137,92 @@ class DatabaseUnavailable(APIError, ServiceUnavailable):
         :meta private:
         """
         return [*super().get_headers(environ, scope), ("Retry-After", str(self.retry_after))]
+
+
+#: The message of every 503 for a database that cannot be reached.
+UNAVAILABLE_MESSAGE = "The database is unavailable. Try again shortly."
+
+
+class DatabaseCircuitOpen(DatabaseUnavailable, sa_exc.OperationalError):  # type: ignore[misc]
+    """HTTP 503: the engine's circuit breaker is open, so no connection was attempted.
+
+    Raised by a checkout that would need a new connection while the breaker of its engine is
+    open, or while the one trial connection of a half-open breaker is under way. It is also a
+    :exc:`sqlalchemy.exc.OperationalError`, so code that catches connection errors catches it
+    too.
+
+    :param bind: The bind name of the engine.
+    :param retry_after: Whole seconds until the breaker lets a trial connection through.
+    """
+
+    def __init__(self, bind: str, retry_after: int) -> None:
+        message = f"The circuit breaker of database {bind!r} is open. Try again shortly."
+        Exception.__init__(self, message)
+        self.description = message
+        self.response = None
+        self.message = message
+        self.error = self.error_code
+        self.param = None
+        self.retry_after = retry_after
+        self.bind = bind
+        # What SQLAlchemy reads from its own errors.
+        self.statement = None
+        self.params = None
+        self.orig = None
+        self.ismulti = None
+        self.hide_parameters = False
+        self.connection_invalidated = False
+        self.detail = []
+
+    def to_dict(self) -> dict[str, str]:
+        """The JSON body: the same for every unreachable database, naming no bind.
+
+        :meta private:
+        """
+        return {"error": self.error, "message": UNAVAILABLE_MESSAGE}
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> t.Any:
+        return type(self), (self.bind, self.retry_after)
+
+
+_unavailable_types: dict[type[sa_exc.DBAPIError], type[DatabaseUnavailable]] = {}
+
+
+def database_unavailable(error: sa_exc.DBAPIError, retry_after: int) -> DatabaseUnavailable:
+    """The 503 raised in a request in place of a SQLAlchemy connectivity error.
+
+    The result is an instance of both :exc:`DatabaseUnavailable` and the class of ``error``
+    (such as :exc:`sqlalchemy.exc.OperationalError`), with the same attributes (``orig``,
+    ``connection_invalidated``), so ``except`` clauses and error handlers written for the
+    SQLAlchemy class still match it. Its body never holds driver text.
+
+    :param error: The SQLAlchemy error.
+    :param retry_after: Seconds for the ``Retry-After`` header.
+    """
+    base = type(error)
+    cls = _unavailable_types.get(base)
+    if cls is None:
+        cls = type(
+            f"DatabaseUnavailable{base.__name__}",
+            (DatabaseUnavailable, base),
+            {"__module__": __name__, "__str__": lambda self: str(self.args[0])},
+        )
+        _unavailable_types[base] = cls
+    unavailable = cls.__new__(cls)
+    unavailable.__dict__.update(error.__dict__)
+    # SQLAlchemy's error code would shadow the HTTP status.
+    unavailable.__dict__.pop("code", None)
+    unavailable.args = error.args
+    unavailable.description = UNAVAILABLE_MESSAGE
+    unavailable.response = None
+    unavailable.message = UNAVAILABLE_MESSAGE
+    unavailable.error = DatabaseUnavailable.error_code
+    unavailable.param = None
+    unavailable.retry_after = retry_after
+    return unavailable
 
 
 class QueryBudgetExceeded(PerfKitError):

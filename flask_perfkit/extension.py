@@ -370,9 +370,8 @@ class QueryBudget(contextlib.ContextDecorator):
 
 
 def _pool_timeout_handler(error: sa_exc.TimeoutError) -> t.Any:
-    """Answer 503 when a request waited out the pool timeout, and count it."""
+    """Answer 503 ``database_unavailable`` when a request waited out the pool timeout, and
+    count it."""
     get_state().count_checkout_timeout()
     current_app.logger.warning("Database pool exhausted: %s", error)
-    return DatabaseUnavailable(
-        "The database is busy. Try again shortly.", error="database_busy"
-    ).get_response()
+    return DatabaseUnavailable("The database is busy. Try again shortly.").get_response()

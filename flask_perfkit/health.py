@@ -251,6 +251,7 @@ def components(state: PerfKitState) -> dict[str, t.Any]:
                 "dialect": monitor.engine.dialect.name,
                 "pool": dataclasses.asdict(monitor.status()),
                 "checkout_timeouts": state.checkout_timeouts,
+                "breaker": state.guards[name].breaker.status(),
             }
             for name, monitor in state.monitors.items()
         },
@@ -293,6 +294,7 @@ def database_health() -> Response:
             },
             "server_max_connections": monitor.server_max_connections,
             "checkout_timeouts": state.checkout_timeouts,
+            "breaker": state.guards[name].breaker.status(),
             "recommendations": recommendations,
         }
     body = checks_body(

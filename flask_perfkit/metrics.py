@@ -73,9 +73,18 @@ def snapshot(state: PerfKitState) -> Snapshot:
             "overflow": pool.overflow,
             "utilization": pool.utilization,
         }
+    breakers = {
+        bind: {
+            "state": g.breaker.state.value,
+            "opens": g.breaker.opens,
+            "rejected": g.breaker.rejected,
+        }
+        for bind, g in state.guards.items()
+    }
     return {
         "pid": os.getpid(),
         "time": time.time(),
+        "breakers": breakers,
         "queries": queries,
         "counters": {
             "slow": summary["slow_queries"],
@@ -120,8 +129,10 @@ def merge(snapshots: list[Snapshot]) -> Snapshot:
         "n_plus_one_suspects": 0,
         "cache": {},
         "pools": {},
+        "breakers": {},
     }
     for snap in snapshots:
+        _merge_breakers(merged["breakers"], snap.get("breakers", {}), _alive(snap["pid"]))
         for op, data in snap["queries"].items():
             into = merged["queries"].setdefault(
                 op, {"count": 0, "sum": 0.0, "buckets": [0] * len(BOUNDS)}
@@ -149,6 +160,24 @@ def merge(snapshots: list[Snapshot]) -> Snapshot:
             if pool["utilization"] is not None:
                 into["utilization"] = max(into["utilization"] or 0.0, pool["utilization"])
     return merged
+
+
+_BREAKER_SEVERITY = ("closed", "half_open", "open")
+
+
+def _merge_breakers(into: dict[str, t.Any], breakers: Mapping[str, t.Any], alive: bool) -> None:
+    """Add one process's breaker counters; its state counts only while it runs, and the
+    most severe state of the running processes wins."""
+    for bind, data in breakers.items():
+        merged = into.setdefault(bind, {"state": None, "opens": 0, "rejected": 0})
+        merged["opens"] += data["opens"]
+        merged["rejected"] += data["rejected"]
+        if alive and data["state"] in _BREAKER_SEVERITY:
+            current = merged["state"]
+            if current is None or _BREAKER_SEVERITY.index(data["state"]) > _BREAKER_SEVERITY.index(
+                current
+            ):
+                merged["state"] = data["state"]
 
 
 class SnapshotWriter:
@@ -291,6 +320,31 @@ def _families(data: Snapshot, health: Mapping[str, Status]) -> Iterator[t.Any]:
             if pool[name] is not None:
                 family.add_metric([bind], pool[name])
     yield from gauges.values()
+
+    breaker_state = GaugeMetricFamily(
+        "perfkit_db_breaker_state",
+        "1 for the current state of each engine's circuit breaker, 0 for the others.",
+        labels=["bind", "state"],
+    )
+    opens = CounterMetricFamily(
+        "perfkit_db_breaker_opens", "Times an engine's circuit breaker opened.", labels=["bind"]
+    )
+    rejected = CounterMetricFamily(
+        "perfkit_db_breaker_rejected",
+        "Checkouts refused at once because an engine's circuit breaker was open.",
+        labels=["bind"],
+    )
+    for bind, breaker in data.get("breakers", {}).items():
+        if breaker["state"] is not None:
+            for candidate in _BREAKER_SEVERITY:
+                breaker_state.add_metric(
+                    [bind, candidate], 1.0 if candidate == breaker["state"] else 0.0
+                )
+        opens.add_metric([bind], breaker["opens"])
+        rejected.add_metric([bind], breaker["rejected"])
+    yield breaker_state
+    yield opens
+    yield rejected
 
     status = GaugeMetricFamily(
         "perfkit_health_status",

@@ -101,6 +101,18 @@ class ConnectivitySchema(Schema):
     latency_ms = fields.Float(allow_none=True)
 
 
+class BreakerSchema(Schema):
+    """The circuit breaker of one engine: :meth:`flask_perfkit.breaker.CircuitBreaker.status`."""
+
+    state = fields.String(required=True, validate=validate.OneOf(["closed", "open", "half_open"]))
+    consecutive_failures = fields.Integer(required=True)
+    opens = fields.Integer(required=True)
+    rejected = fields.Integer(required=True)
+    retry_in = fields.Float(required=True)
+    failures_to_open = fields.Integer(required=True)
+    open_seconds = fields.Float(required=True)
+
+
 class EngineHealthSchema(Schema):
     """One engine under ``engines`` in ``GET /health/database``."""
 
@@ -111,6 +123,7 @@ class EngineHealthSchema(Schema):
     connectivity = fields.Nested(ConnectivitySchema, required=True)
     server_max_connections = fields.Integer(allow_none=True)
     checkout_timeouts = fields.Integer(required=True)
+    breaker = fields.Nested(BreakerSchema, required=True)
     recommendations = fields.List(fields.Nested(RecommendationSchema), required=True)
 
 
@@ -133,6 +146,7 @@ class EngineComponentSchema(Schema):
     dialect = fields.String(required=True)
     pool = fields.Nested(PoolStatusSchema, required=True)
     checkout_timeouts = fields.Integer(required=True)
+    breaker = fields.Nested(BreakerSchema, required=True)
 
 
 class TierStatsSchema(Schema):

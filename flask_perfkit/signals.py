@@ -24,3 +24,7 @@ cache_error = _signals.signal("cache-error")
 #: Sent when a health check's status changes. Keyword arguments: ``check`` (its name),
 #: ``old`` and ``new`` (``"pass"``, ``"warn"``, ``"fail"``; ``old`` is ``None`` the first time).
 health_changed = _signals.signal("health-changed")
+
+#: Sent when the circuit breaker of a database engine changes state. Keyword arguments:
+#: ``bind`` (the bind name), ``old`` and ``new`` (``"closed"``, ``"open"``, ``"half_open"``).
+db_breaker_changed = _signals.signal("db-breaker-changed")

@@ -311,7 +311,7 @@ def test_checkout_timeout_is_a_counted_503(make_app: AppFactory, tmp_path: Path)
         assert response.status_code == 503
         assert response.headers["Retry-After"] == "1"
         assert response.get_json() == {
-            "error": "database_busy",
+            "error": "database_unavailable",
             "message": "The database is busy. Try again shortly.",
         }
         assert b"QueuePool" not in response.data
