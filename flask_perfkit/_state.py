@@ -14,6 +14,7 @@ from flask import Flask
 from flask import current_app
 
 from . import database
+from ._bounded import BoundedMemo
 from .checks import CheckRunner
 from .checks import HealthCheck
 from .config import CheckOverride
@@ -28,6 +29,8 @@ if t.TYPE_CHECKING:
     from .cache import TieredCache
     from .cursors import CursorCodec
     from .extension import PerfKit
+    from .pagination import Plan
+    from .pagination import _Walk
 
 
 class PerfKitState:
@@ -67,6 +70,9 @@ class PerfKitState:
         self.db: t.Any = None
         #: Signs pagination cursors; made on first use, remade when the keys change.
         self.cursor_codec: CursorCodec | None = None
+        #: What ``paginate`` learnt of each statement shape and each ordering.
+        self.page_plans: BoundedMemo[tuple[t.Any, ...], Plan] = BoundedMemo(config.max_page_plans)
+        self.page_walks: BoundedMemo[tuple[t.Any, ...], _Walk] = BoundedMemo(config.max_page_plans)
         #: The app's tiered cache; its backend is set by :meth:`.PerfKit.init_app`.
         self.cache: TieredCache | None = None
         self.cache_check: HealthCheck | None = None
@@ -86,6 +92,8 @@ class PerfKitState:
             old = self.monitors.get(name)
             if old is not None:
                 old.remove()
+                if old.engine is not engine:
+                    self.profiler.detach(old.engine)
             monitor = EngineMonitor(name, engine)
             database.attach_probe_listener(engine)
             self.profiler.attach(engine)
@@ -144,6 +152,20 @@ class PerfKitState:
             ]
             memo = self._checks_memo = (every, [check for check in every if check.readiness])
         return memo
+
+    def memory(self) -> dict[str, dict[str, int]]:
+        """Every bounded in-memory structure: its ``entries``, ``limit`` and ``evictions``.
+
+        The profiler's patterns, N+1 suspects, slow-query ring and per-request N+1 counts, and
+        the pagination plans and orderings. Does no I/O.
+        """
+        usage = self.profiler.memory()
+        for name, memo in (
+            ("pagination_plans", self.page_plans),
+            ("pagination_orderings", self.page_walks),
+        ):
+            usage[name] = {"entries": len(memo), "limit": memo.limit, "evictions": memo.evictions}
+        return usage
 
     def count_checkout_timeout(self) -> None:
         """Count a request that waited out the pool timeout."""

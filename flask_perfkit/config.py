@@ -25,6 +25,7 @@ class ConfigKey:
     VERY_SLOW_QUERY_MS = "PERFKIT_VERY_SLOW_QUERY_MS"
     SLOW_QUERY_BUFFER = "PERFKIT_SLOW_QUERY_BUFFER"
     MAX_PATTERNS = "PERFKIT_MAX_PATTERNS"
+    MAX_N_PLUS_ONE_SUSPECTS = "PERFKIT_MAX_N_PLUS_ONE_SUSPECTS"
     N_PLUS_ONE_THRESHOLD = "PERFKIT_N_PLUS_ONE_THRESHOLD"
     QUERY_BUDGET_ACTION = "PERFKIT_QUERY_BUDGET_ACTION"
     CACHE_SHORT_TIMEOUT = "PERFKIT_CACHE_SHORT_TIMEOUT"
@@ -38,6 +39,7 @@ class ConfigKey:
     PAGE_SIZE = "PERFKIT_PAGE_SIZE"
     MAX_PAGE_SIZE = "PERFKIT_MAX_PAGE_SIZE"
     MAX_OFFSET = "PERFKIT_MAX_OFFSET"
+    MAX_PAGE_PLANS = "PERFKIT_MAX_PAGE_PLANS"
     HEALTH_URL_PREFIX = "PERFKIT_HEALTH_URL_PREFIX"
     HEALTH_TIMEOUT = "PERFKIT_HEALTH_TIMEOUT"
     HEALTH_CHECK_TTL = "PERFKIT_HEALTH_CHECK_TTL"
@@ -74,6 +76,7 @@ DEFAULTS: Mapping[str, t.Any] = {
     ConfigKey.VERY_SLOW_QUERY_MS: 500,
     ConfigKey.SLOW_QUERY_BUFFER: 100,
     ConfigKey.MAX_PATTERNS: 1000,
+    ConfigKey.MAX_N_PLUS_ONE_SUSPECTS: 200,
     ConfigKey.N_PLUS_ONE_THRESHOLD: 5,
     ConfigKey.QUERY_BUDGET_ACTION: BudgetAction.RAISE.value,
     ConfigKey.CACHE_SHORT_TIMEOUT: 300,
@@ -87,6 +90,7 @@ DEFAULTS: Mapping[str, t.Any] = {
     ConfigKey.PAGE_SIZE: 20,
     ConfigKey.MAX_PAGE_SIZE: 100,
     ConfigKey.MAX_OFFSET: 10000,
+    ConfigKey.MAX_PAGE_PLANS: 256,
     ConfigKey.HEALTH_URL_PREFIX: "/health",
     ConfigKey.HEALTH_TIMEOUT: 0.8,
     ConfigKey.HEALTH_CHECK_TTL: 1.0,
@@ -123,6 +127,7 @@ class PerfKitConfig:
     very_slow_query: float
     slow_query_buffer: int
     max_patterns: int
+    max_n_plus_one_suspects: int
     n_plus_one_threshold: int
     query_budget_action: BudgetAction
     cache_short_timeout: int
@@ -136,6 +141,7 @@ class PerfKitConfig:
     page_size: int
     max_page_size: int
     max_offset: int
+    max_page_plans: int
     health_url_prefix: str | None
     health_timeout: float
     health_check_ttl: float
@@ -333,6 +339,7 @@ def resolve(config: Mapping[str, t.Any]) -> PerfKitConfig:
         very_slow_query=very_slow_ms / 1000,
         slow_query_buffer=_int(config, ConfigKey.SLOW_QUERY_BUFFER, 1, "of 1 or more"),
         max_patterns=_int(config, ConfigKey.MAX_PATTERNS, 1, "of 1 or more"),
+        max_n_plus_one_suspects=_int(config, ConfigKey.MAX_N_PLUS_ONE_SUSPECTS, 1, "of 1 or more"),
         n_plus_one_threshold=_int(config, ConfigKey.N_PLUS_ONE_THRESHOLD, 2, "of 2 or more"),
         query_budget_action=budget_action,
         cache_short_timeout=_int(config, ConfigKey.CACHE_SHORT_TIMEOUT, 1, "of seconds, 1 or more"),
@@ -348,6 +355,7 @@ def resolve(config: Mapping[str, t.Any]) -> PerfKitConfig:
         page_size=page_size,
         max_page_size=max_page_size,
         max_offset=_int(config, ConfigKey.MAX_OFFSET, 0, "of rows, 0 or more"),
+        max_page_plans=_int(config, ConfigKey.MAX_PAGE_PLANS, 1, "of 1 or more"),
         health_url_prefix=prefix.rstrip("/") or "/" if prefix is not None else None,
         health_timeout=health_timeout,
         health_check_ttl=_seconds(config, ConfigKey.HEALTH_CHECK_TTL, allow_zero=True),

@@ -6,6 +6,10 @@ JSON, URL-safe, and signed with an HMAC keyed by the app's ``SECRET_KEY``. Keys 
 ``SECRET_KEY_FALLBACKS`` are accepted, so keys can be rotated. Anything that is not a cursor
 this app made for this ordering is rejected with :exc:`~flask_perfkit.errors.InvalidCursor`,
 and nothing from a cursor is ever evaluated: decoding is JSON and a fixed set of type tags.
+
+A cursor that is validly signed can still carry values that do not fit its ordering columns
+(after a key leaked, or a key was rotated while the column types changed): each decoded value
+is checked against its column's type by :func:`value_check` before it reaches the database.
 """
 
 from __future__ import annotations
@@ -16,8 +20,11 @@ import decimal
 import hashlib
 import hmac
 import json
+import math
 import typing as t
 import uuid
+
+import sqlalchemy as sa
 
 from .errors import InvalidCursor
 
@@ -149,3 +156,118 @@ class CursorCodec:
 
 def _b64encode(data: bytes) -> bytes:
     return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+ValueCheck = t.Callable[[t.Any], bool]
+#: Bits of the integer types, where the database checks the range of a bound value.
+_INT_BITS = ((sa.SmallInteger, 16), (sa.BigInteger, 64), (sa.Integer, 32))
+#: Databases that store NaN and infinities in floating point and numeric columns.
+_NON_FINITE = frozenset({"postgresql"})
+
+
+def value_check(
+    column_type: sa.types.TypeEngine[t.Any], dialect: str, nullable: bool
+) -> ValueCheck:
+    """A test of whether a decoded cursor value fits a column of ``column_type``.
+
+    Whatever the type, a value must be one the database can take as a bound parameter: no
+    NaN or infinity (outside PostgreSQL's numeric types), no NUL or lone surrogate in a
+    string, no integer past 64 bits. Then the value must be of the column's Python type:
+    ``int`` in the range of an integer column, a ``datetime`` for a timestamp (never a
+    ``date``, a ``time`` or a string), a ``date`` for a date, a string no longer than a sized
+    string column, and so on. Types PerfKit does not know take any value that passes the
+    first test.
+
+    :param column_type: The type of the ordering expression.
+    :param dialect: The database's dialect name, such as ``"postgresql"``.
+    :param nullable: Whether the expression can be NULL, so ``None`` is a valid value.
+    """
+    impl = column_type
+    while isinstance(impl, sa.types.TypeDecorator):
+        impl = impl.impl_instance
+    affinity = impl._type_affinity
+    kinds: tuple[type, ...] | None = None
+    extra: ValueCheck | None = None
+    non_finite = False
+    if affinity is not None and issubclass(affinity, sa.Integer):
+        low, high = _int_range(impl, dialect)
+        kinds = (int,)
+        extra = lambda v: low <= v <= high  # noqa: E731
+    elif affinity is not None and issubclass(affinity, (sa.Numeric, sa.Float)):
+        kinds = (int, float, decimal.Decimal)
+        non_finite = dialect in _NON_FINITE
+    elif affinity is not None and issubclass(affinity, sa.String):
+        kinds = (str,)
+        length = getattr(impl, "length", None)
+        if length:
+            extra = lambda v: len(v) <= length  # noqa: E731
+    elif affinity is sa.DateTime:
+        kinds = (datetime.datetime,)
+    elif affinity is sa.Date:
+        kinds = (datetime.date,)
+        extra = lambda v: not isinstance(v, datetime.datetime)  # noqa: E731
+    elif affinity is sa.Time:
+        kinds = (datetime.time,)
+    elif affinity is sa.Boolean:
+        kinds = (bool,)
+    elif affinity is sa.Uuid:
+        kinds = (uuid.UUID, str)
+        extra = lambda v: isinstance(v, uuid.UUID) or _is_uuid(v)  # noqa: E731
+    elif affinity is not None and issubclass(affinity, sa.types._Binary):
+        kinds = (bytes,)
+
+    def check(value: t.Any) -> bool:
+        if value is None:
+            return nullable
+        if not _bindable(value, non_finite):
+            return False
+        if kinds is not None and (
+            not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)
+        ):
+            return False
+        return extra is None or extra(value)
+
+    return check
+
+
+def _int_range(impl: sa.types.TypeEngine[t.Any], dialect: str) -> tuple[int, int]:
+    # PostgreSQL casts the parameter to the column's type, so its range is the type's; other
+    # databases take any 64-bit value.
+    bits = 64
+    if dialect == "postgresql":
+        bits = next(size for kind, size in _INT_BITS if isinstance(impl, kind))
+    if getattr(impl, "unsigned", False):
+        return 0, 2**bits - 1
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+
+def _bindable(value: t.Any, non_finite: bool) -> bool:
+    if isinstance(value, str):
+        return "\x00" not in value and _encodable(value)
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**64
+    if isinstance(value, float):
+        return non_finite or math.isfinite(value)
+    if isinstance(value, decimal.Decimal):
+        if not value.is_finite():
+            return non_finite and not value.is_snan()
+        return len(value.as_tuple().digits) <= 1000 and -1000 <= value.adjusted() <= 1000
+    return True
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
