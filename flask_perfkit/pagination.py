@@ -285,7 +285,8 @@ def paginate(
         :data:`.PERFKIT_PAGE_SIZE`.
     :param cursor: The ``next_cursor`` or ``prev_cursor`` of an earlier page.
     :param strategy: ``"offset"`` (LIMIT/OFFSET, no cursors), ``"cursor"`` (keyset), or
-        ``"auto"``: offset pages until a cursor is given, with cursors on every page.
+        ``"auto"``: offset pages until a cursor is given, with cursors on every page when
+        ``SECRET_KEY`` is set.
     :param count: Count the rows for ``total``. ``"auto"`` counts only up to
         :data:`.PERFKIT_MAX_OFFSET` rows and reports ``None`` beyond that.
     :param session: The session to run the query in. Defaults to the legacy query's session,
@@ -296,10 +297,6 @@ def paginate(
         values that do not fit the ordering's columns, or any cursor while ``SECRET_KEY`` is
         not set.
     :raises ConfigError: ``strategy="cursor"`` while ``SECRET_KEY`` is not set.
-
-    .. versionchanged:: 0.2
-        Without ``SECRET_KEY``, ``"auto"`` answers 400 ``invalid_cursor`` to a cursor and
-        ``"cursor"`` raises :exc:`.ConfigError`, instead of a ``RuntimeError`` either way.
     """
     if strategy not in ("auto", "offset", "cursor"):
         raise ValueError(f"strategy must be 'auto', 'offset' or 'cursor', not {strategy!r}.")
@@ -335,12 +332,13 @@ def paginate(
     source, _, walk = _plan(state, stmt, dialect)
 
     if strategy == "cursor" or (strategy == "auto" and cursor):
-        if walk is None:
+        if walk is None and strategy == "cursor":
             raise ValueError(
                 "Cursor pagination needs an ORDER BY of columns or a table with a primary key."
             )
-        if codec is None:
-            # Without SECRET_KEY no cursor was ever served, so this one is not ours.
+        if codec is None or walk is None:
+            # Without SECRET_KEY, or without keys to walk by, no cursor was ever served, so
+            # this one is not ours.
             raise InvalidCursor()
         return _keyset_page(db_session, stmt, source, walk, size, cursor or None, codec)
     number = parse_int("page", 1 if page is None else page, 1, None, PaginationError)

@@ -166,7 +166,9 @@ class _EngineTap:
         """The profiler, and its collector if any, that records a statement."""
         live = self.live()
         if len(live) != len(self.profilers):
-            self._set(live)
+            with _TAPS_LOCK:
+                live = self.live()
+                self._set(live)
         if collector is not None and any(p is collector.profiler for p in live):
             return collector.profiler, collector
         if len(live) > 1 and has_app_context():

@@ -317,6 +317,23 @@ def test_without_secret_key_a_cursor_is_a_400_and_cursor_pages_a_config_error(
                 db.engine.dispose()
 
 
+def test_a_cursor_sent_to_a_list_that_serves_none_is_a_400(make_app: AppFactory) -> None:
+    app, db, _ = make_app(SECRET_KEY="k")
+
+    @app.get("/numbers")
+    def numbers() -> t.Any:
+        # No ORDER BY and no table: nothing to walk by, so no page carries a cursor.
+        stmt = sa.select(sa.literal(7).label("n"))
+        return paginate(stmt, session=db.session).to_dict()
+
+    client = app.test_client()
+    page = client.get("/numbers").get_json()
+    assert page["items"] == [7] and page["metadata"]["next_cursor"] is None
+    response = client.get("/numbers?cursor=abc")
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_cursor"
+
+
 # -- 7: signed cursors with values of the wrong type --------------------------------------
 
 
