@@ -55,7 +55,7 @@ class PerfKitState:
         self._builtin_checks: dict[str, tuple[HealthCheck, HealthCheck]] = {}
         self._lock = threading.Lock()
         self._checkout_timeouts = 0
-        app_ref = weakref.ref(app)
+        app_ref = self._app_ref = weakref.ref(app)
 
         def app_context() -> t.ContextManager[t.Any]:
             target = app_ref()
@@ -166,6 +166,11 @@ class PerfKitState:
         ):
             usage[name] = {"entries": len(memo), "limit": memo.limit, "evictions": memo.evictions}
         return usage
+
+    @property
+    def app_alive(self) -> bool:
+        """Whether the app of this state still exists."""
+        return self._app_ref() is not None
 
     def count_checkout_timeout(self) -> None:
         """Count a request that waited out the pool timeout."""

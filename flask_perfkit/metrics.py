@@ -211,7 +211,8 @@ class SnapshotWriter:
         threading.Thread(target=self._loop, name="perfkit-metrics", daemon=True).start()
 
     def _loop(self) -> None:
-        while True:
+        # Ends with the app, so apps made and dropped by a factory leave no thread behind.
+        while self.state.app_alive:
             directory = multiprocess_dir()
             if directory:
                 with contextlib.suppress(OSError):

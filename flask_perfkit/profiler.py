@@ -105,7 +105,7 @@ def _ms(seconds: float) -> float:
 class _Collector(list[_Record]):
     """The statements of one request or ``query_budget`` block, for one profiler."""
 
-    __slots__ = ("counts", "endpoint", "generation", "method", "path", "profiler")
+    __slots__ = ("counts", "endpoint", "flushed", "generation", "method", "path", "profiler")
 
     def __init__(
         self,
@@ -123,6 +123,8 @@ class _Collector(list[_Record]):
         self.generation = gen
         #: Per SELECT pattern: executions and seconds, kept across partial flushes.
         self.counts: dict[str, list[float]] = {}
+        #: Records already grouped by partial flushes.
+        self.flushed = 0
 
 
 _current: contextvars.ContextVar[_Collector | None] = contextvars.ContextVar(
@@ -479,13 +481,18 @@ class QueryProfiler:
             yield
         finally:
             _current.set(parent)
-            count = len(block)
+            count = block.flushed + len(block)
             patterns: dict[str, int] = {}
             for statement, *_ in block:
                 pattern = self._patterns.get(statement)
                 patterns[pattern.text] = patterns.get(pattern.text, 0) + 1
             if parent is not None:
                 parent.extend(block)
+                # Counts of the block's partial flushes belong to the request too.
+                for query_id, (calls, seconds) in block.counts.items():
+                    seen = parent.counts.setdefault(query_id, [0, 0.0])
+                    seen[0] += calls
+                    seen[1] += seconds
             else:
                 self._aggregate(block, final=True)
         if count > limit:
@@ -516,6 +523,7 @@ class QueryProfiler:
     def _aggregate(self, collector: _Collector, *, final: bool) -> None:
         records = list(collector)
         collector.clear()
+        collector.flushed += len(records)
         if collector.generation != self._generation:
             return
         slow, very_slow = self.config.slow_query, self.config.very_slow_query

@@ -4,6 +4,7 @@ bounded memory, apps freed when dropped, and engines shared between apps counted
 from __future__ import annotations
 
 import gc
+import threading
 import typing as t
 import weakref
 
@@ -216,6 +217,24 @@ def test_apps_made_by_a_factory_are_freed(tmp_path: t.Any, mode: str) -> None:
     alive = [ref for ref in refs if ref() is not None]
     shared.dispose()
     assert alive == []
+
+
+def test_a_dropped_app_leaves_no_metrics_thread_behind(
+    tmp_path: t.Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    before = {thread.ident for thread in threading.enumerate()}
+    app = Flask("metrics_writer_app")
+    PerfKit(app, engine=sa.create_engine("sqlite://"))
+    assert app.test_client().get("/health").status_code == 200
+    started = [thread for thread in threading.enumerate() if thread.ident not in before]
+    assert [thread.name for thread in started] == ["perfkit-metrics"]
+    ref = weakref.ref(app)
+    del app
+    gc.collect()
+    assert ref() is None
+    started[0].join(timeout=5)
+    assert not started[0].is_alive()
 
 
 # -- 5: one engine shared by two apps counts each statement once ------------------------
