@@ -211,8 +211,11 @@ def value_check(
     elif affinity is sa.Boolean:
         kinds = (bool,)
     elif affinity is sa.Uuid:
-        kinds = (uuid.UUID, str)
-        extra = lambda v: isinstance(v, uuid.UUID) or _is_uuid(v)  # noqa: E731
+        if getattr(impl, "as_uuid", True):
+            kinds = (uuid.UUID,)
+        else:
+            kinds = (str,)
+            extra = _is_uuid
     elif affinity is not None and issubclass(affinity, sa.types._Binary):
         kinds = (bytes,)
 

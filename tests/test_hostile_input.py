@@ -403,6 +403,8 @@ WRONG: dict[str, list[list[t.Any]]] = {
         ["s", "1.5"],
     ],
     "token": [
+        # The column gives uuid.UUID objects, never strings.
+        ["s", "00000000-0000-0000-0000-000000000003"],
         ["s", "not a uuid"],
         ["s", "1"],
         ["i", "1"],
@@ -443,7 +445,7 @@ def test_signed_cursors_with_values_of_the_wrong_type_are_400s_before_the_databa
             response = client.get(f"/rows/{ordering}", query_string={"cursor": bad})
             body = response.get_json(silent=True) or {}
             if response.status_code != 400 or body.get("error") != "invalid_cursor" or statements:
-                failures.append((ordering, value[:2], response.status_code, statements[:1]))
+                failures.append((ordering, value[:2], response.status_code, len(statements)))
     assert failures == []
 
 
