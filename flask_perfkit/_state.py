@@ -56,6 +56,9 @@ class PerfKitState:
         self._lock = threading.Lock()
         self._checkout_timeouts = 0
         app_ref = self._app_ref = weakref.ref(app)
+        # An engine can outlive the app (one made at module level and shared by the apps of a
+        # factory): the monitors' listeners are removed once the app is gone.
+        weakref.finalize(app, _retire, self.monitors)
 
         def app_context() -> t.ContextManager[t.Any]:
             target = app_ref()
@@ -88,6 +91,7 @@ class PerfKitState:
 
     def add_monitor(self, name: str, engine: sa.Engine) -> EngineMonitor:
         """Start watching ``engine`` as bind ``name``, replacing any earlier engine of that name."""
+        _remove_retired()
         with self._lock:
             old = self.monitors.get(name)
             if old is not None:
@@ -186,6 +190,26 @@ class PerfKitState:
     def since(self) -> str:
         """When this app's PerfKit state was made, as an ISO 8601 UTC time."""
         return iso_time(self.started)
+
+
+#: Monitors of apps that are gone. Their listeners are removed at the next
+#: :meth:`PerfKitState.add_monitor`, never from the garbage collector, which may run while
+#: SQLAlchemy walks those very listeners.
+_retired: list[weakref.ref[EngineMonitor]] = []
+
+
+def _retire(monitors: dict[str, EngineMonitor]) -> None:
+    _retired.extend(weakref.ref(monitor) for monitor in monitors.values())
+
+
+def _remove_retired() -> None:
+    while _retired:
+        try:
+            monitor = _retired.pop()()
+        except IndexError:
+            break
+        if monitor is not None:
+            monitor.remove()
 
 
 def iso_time(timestamp: float) -> str:

@@ -215,8 +215,14 @@ def test_apps_made_by_a_factory_are_freed(tmp_path: t.Any, mode: str) -> None:
         del app
     gc.collect()
     alive = [ref for ref in refs if ref() is not None]
+    # The next app removes the listeners the dropped ones left on the shared engine.
+    last = _create_app(uri, mode, shared)
+    listeners = len(shared.pool.dispatch.checkout)
+    with last.app_context():
+        db.engine.dispose()
     shared.dispose()
     assert alive == []
+    assert listeners == (1 if mode == "engine" else 0)
 
 
 def test_a_dropped_app_leaves_no_metrics_thread_behind(
