@@ -208,6 +208,7 @@ def _listen(engine: sa.Engine, tap: _EngineTap) -> None:
             duration = perf_counter() - context._perfkit_start
         except AttributeError:
             return
+        # QueryProfiler.add, inlined: this runs for every statement.
         collector = current()
         profiler = tap.only
         if profiler is None or (collector is not None and collector.profiler is not profiler):
