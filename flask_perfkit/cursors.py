@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import datetime
 import decimal
+import enum
 import hashlib
 import hmac
 import json
@@ -41,7 +42,7 @@ def _encode_value(value: t.Any) -> list[t.Any]:
     if isinstance(value, bool):
         return ["b", value]
     if isinstance(value, int):
-        return ["i", str(value)]
+        return ["i", str(int(value))]
     if isinstance(value, float):
         return ["f", repr(value)]
     if isinstance(value, decimal.Decimal):
@@ -58,6 +59,8 @@ def _encode_value(value: t.Any) -> list[t.Any]:
         return ["u", str(value)]
     if isinstance(value, bytes):
         return ["by", base64.b64encode(value).decode()]
+    if isinstance(value, enum.Enum):
+        return ["e", value.name]
     raise TypeError(f"A value of type {type(value).__name__!r} cannot be put in a cursor.")
 
 
@@ -72,7 +75,14 @@ _DECODERS: dict[str, t.Callable[[t.Any], t.Any]] = {
     "t": lambda v: datetime.time.fromisoformat(v),
     "u": lambda v: uuid.UUID(v),
     "by": lambda v: base64.b64decode(v, validate=True),
+    "e": lambda v: EnumName(v) if isinstance(v, str) else _bad(),
 }
+
+
+class EnumName(str):
+    """The name of an enum member, as a cursor holds it."""
+
+    __slots__ = ()
 
 
 def _bad() -> t.NoReturn:
@@ -159,24 +169,27 @@ def _b64encode(data: bytes) -> bytes:
 
 
 ValueCheck = t.Callable[[t.Any], bool]
+ValueReader = t.Callable[[t.Any], t.Any]
 #: Bits of the integer types, where the database checks the range of a bound value.
 _INT_BITS = ((sa.SmallInteger, 16), (sa.BigInteger, 64), (sa.Integer, 32))
 #: Databases that store NaN and infinities in floating point and numeric columns.
 _NON_FINITE = frozenset({"postgresql"})
 
 
-def value_check(
+def value_reader(
     column_type: sa.types.TypeEngine[t.Any], dialect: str, nullable: bool
-) -> ValueCheck:
-    """A test of whether a decoded cursor value fits a column of ``column_type``.
+) -> ValueReader:
+    """What a decoded cursor value is bound as for a column of ``column_type``.
+
+    The reader raises :exc:`ValueError` for a value that does not fit the column.
 
     Whatever the type, a value must be one the database can take as a bound parameter: no
     NaN or infinity (outside PostgreSQL's numeric types), no NUL or lone surrogate in a
     string, no integer past 64 bits. Then the value must be of the column's Python type:
     ``int`` in the range of an integer column, a ``datetime`` for a timestamp (never a
     ``date``, a ``time`` or a string), a ``date`` for a date, a string no longer than a sized
-    string column, and so on. Types PerfKit does not know take any value that passes the
-    first test.
+    string column, one of the values of an enum (turned back into its member), and so on.
+    Types PerfKit does not know take any value that passes the first test.
 
     :param column_type: The type of the ordering expression.
     :param dialect: The database's dialect name, such as ``"postgresql"``.
@@ -188,8 +201,11 @@ def value_check(
     affinity = impl._type_affinity
     kinds: tuple[type, ...] | None = None
     extra: ValueCheck | None = None
+    convert: ValueReader | None = None
     non_finite = False
-    if affinity is not None and issubclass(affinity, sa.Integer):
+    if isinstance(impl, sa.Enum):
+        convert = _enum_reader(impl)
+    elif affinity is not None and issubclass(affinity, sa.Integer):
         low, high = _int_range(impl, dialect)
         kinds = (int,)
         extra = lambda v: low <= v <= high  # noqa: E731
@@ -219,18 +235,50 @@ def value_check(
     elif affinity is not None and issubclass(affinity, sa.types._Binary):
         kinds = (bytes,)
 
-    def check(value: t.Any) -> bool:
+    def read(value: t.Any) -> t.Any:
         if value is None:
-            return nullable
-        if not _bindable(value, non_finite):
-            return False
+            if nullable:
+                return None
+            _bad()
+        if not _bindable(value, non_finite) or (isinstance(value, EnumName) and convert is None):
+            _bad()
         if kinds is not None and (
             not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)
         ):
-            return False
-        return extra is None or extra(value)
+            _bad()
+        if extra is not None and not extra(value):
+            _bad()
+        return value if convert is None else convert(value)
 
-    return check
+    return read
+
+
+def _enum_reader(impl: sa.Enum) -> ValueReader:
+    enum_class = impl.enum_class
+    if enum_class is None:
+        allowed = frozenset(impl.enums)
+
+        def label(value: t.Any) -> t.Any:
+            if isinstance(value, EnumName) or value not in allowed:
+                _bad()
+            return str(value)
+
+        return label
+
+    def member(value: t.Any) -> t.Any:
+        if isinstance(value, EnumName):
+            found = enum_class.__members__.get(value)
+        else:
+            # Members of int and str enums are stored in cursors by their value.
+            try:
+                found = enum_class(value)
+            except (ValueError, TypeError):
+                found = None
+        if found is None:
+            _bad()
+        return found
+
+    return member
 
 
 def _int_range(impl: sa.types.TypeEngine[t.Any], dialect: str) -> tuple[int, int]:

@@ -31,7 +31,7 @@ from ._state import PerfKitState
 from ._state import get_state
 from .cursors import CursorCodec
 from .cursors import fingerprint
-from .cursors import value_check
+from .cursors import value_reader
 from .errors import ConfigError
 from .errors import InvalidCursor
 from .errors import PaginationError
@@ -367,8 +367,8 @@ class _Walk:
     def __init__(self, keys: list[_Key], dialect: str) -> None:
         self.keys = keys
         self.row_values = dialect in _ROW_VALUES
-        #: Tests of decoded cursor values, one per key.
-        self.checks = [value_check(k.expr.type, dialect, k.nullable) for k in keys]
+        #: Turn decoded cursor values into the values bound for each key.
+        self.readers = [value_reader(k.expr.type, dialect, k.nullable) for k in keys]
         self.fingerprint = fingerprint(
             [f"{k.expr} {'desc' if k.descending else 'asc'} {k.nulls_first:d}" for k in keys]
         )
@@ -384,9 +384,15 @@ class _Walk:
         self._limits: dict[int, t.Any] = {}
         self._attributes: dict[orm.Mapper[t.Any], list[str] | None] = {}
 
-    def fits(self, boundary: list[t.Any]) -> bool:
-        """Whether every boundary value fits the type of its ordering column."""
-        return all(check(value) for check, value in zip(self.checks, boundary, strict=True))
+    def boundary(self, values: list[t.Any]) -> list[t.Any]:
+        """The values to bind for a cursor's ``values``.
+
+        :raises InvalidCursor: A value does not fit the type of its ordering column.
+        """
+        try:
+            return [read(value) for read, value in zip(self.readers, values, strict=True)]
+        except ValueError:
+            raise InvalidCursor() from None
 
     def attributes(self, source: _Source) -> list[str] | None:
         """The attribute names of the keys on each row's instance, when rows are instances of
@@ -635,9 +641,8 @@ def _keyset_page(
 ) -> Page:
     print_ = walk.fingerprint
     if cursor:
-        boundary, backward = codec.decode(cursor, print_, len(walk.keys))
-        if not walk.fits(boundary):
-            raise InvalidCursor()
+        values, backward = codec.decode(cursor, print_, len(walk.keys))
+        boundary = walk.boundary(values)
         rows = walk.read(session, stmt, source, size, backward=backward, boundary=boundary)
     else:
         backward = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime
 import decimal
+import enum
 import hmac
 import json
 import logging
@@ -41,6 +42,12 @@ class Base(orm.DeclarativeBase):
     pass
 
 
+class Mood(enum.Enum):
+    calm = "c"
+    happy = "h"
+    sad = "s"
+
+
 class Row(Base):
     __tablename__ = "perfkit_hostile_rows"
 
@@ -51,6 +58,7 @@ class Row(Base):
     ratio: orm.Mapped[float | None] = orm.mapped_column(sa.Float)
     amount: orm.Mapped[decimal.Decimal] = orm.mapped_column(sa.Numeric(10, 2))
     token: orm.Mapped[uuid.UUID]
+    mood: orm.Mapped[Mood] = orm.mapped_column(sa.Enum(Mood, name="perfkit_hostile_mood"))
 
 
 def _rows(count: int) -> list[dict[str, t.Any]]:
@@ -63,6 +71,7 @@ def _rows(count: int) -> list[dict[str, t.Any]]:
             "ratio": i / 8,
             "amount": decimal.Decimal(i) / 4,
             "token": uuid.UUID(int=i),
+            "mood": list(Mood)[i % 3],
         }
         for i in range(1, count + 1)
     ]
@@ -83,6 +92,7 @@ ORDERINGS = {
     "ratio": lambda: sa.select(Row).order_by(Row.ratio),
     "amount": lambda: sa.select(Row).order_by(Row.amount),
     "token": lambda: sa.select(Row).order_by(Row.token),
+    "mood": lambda: sa.select(Row).order_by(Row.mood.desc()),
 }
 
 
@@ -402,6 +412,13 @@ WRONG: dict[str, list[list[t.Any]]] = {
         ["d", "1e999999"],
         ["s", "1.5"],
     ],
+    "mood": [
+        ["e", "angry"],
+        ["e", "calm\x00"],
+        ["s", "angry"],
+        ["i", "7"],
+        ["dt", BASE.isoformat()],
+    ],
     "token": [
         # The column gives uuid.UUID objects, never strings.
         ["s", "00000000-0000-0000-0000-000000000003"],
@@ -433,8 +450,15 @@ def test_signed_cursors_with_values_of_the_wrong_type_are_400s_before_the_databa
         first = client.get(f"/rows/{ordering}?page_size=3").get_json()
         cursor = first["metadata"]["next_cursor"]
         assert cursor, ordering
-        # A good cursor works, so the bad ones below fail only for their values.
-        assert client.get(f"/rows/{ordering}", query_string={"cursor": cursor}).status_code == 200
+        # Good cursors walk every row once, so the bad ones below fail only for their values.
+        seen = list(first["items"])
+        following = cursor
+        while following:
+            page = client.get(f"/rows/{ordering}", query_string={"cursor": following})
+            assert page.status_code == 200, ordering
+            seen += page.get_json()["items"]
+            following = page.get_json()["metadata"]["next_cursor"]
+        assert sorted(seen) == list(range(1, 13)), ordering
         print_ = _fingerprint(cursor)
         values = list(wrong)
         if dialect != "postgresql":
