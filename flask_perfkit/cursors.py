@@ -64,25 +64,25 @@ def _encode_value(value: t.Any) -> list[t.Any]:
     raise TypeError(f"A value of type {type(value).__name__!r} cannot be put in a cursor.")
 
 
-_DECODERS: dict[str, t.Callable[[t.Any], t.Any]] = {
-    "b": lambda v: v if isinstance(v, bool) else _bad(),
-    "i": lambda v: int(v) if isinstance(v, str) and len(v) <= 40 else _bad(),
-    "f": lambda v: float(v),
-    "d": lambda v: decimal.Decimal(v),
-    "s": lambda v: v if isinstance(v, str) else _bad(),
-    "dt": lambda v: datetime.datetime.fromisoformat(v),
-    "da": lambda v: datetime.date.fromisoformat(v),
-    "t": lambda v: datetime.time.fromisoformat(v),
-    "u": lambda v: uuid.UUID(v),
-    "by": lambda v: base64.b64decode(v, validate=True),
-    "e": lambda v: EnumName(v) if isinstance(v, str) else _bad(),
-}
-
-
 class EnumName(str):
     """The name of an enum member, as a cursor holds it."""
 
     __slots__ = ()
+
+
+#: Read the text of each tag; every tag but ``b`` holds a string.
+_DECODERS: dict[str, t.Callable[[str], t.Any]] = {
+    "i": lambda v: int(v) if len(v) <= 40 else _bad(),
+    "f": float,
+    "d": decimal.Decimal,
+    "s": str,
+    "dt": datetime.datetime.fromisoformat,
+    "da": datetime.date.fromisoformat,
+    "t": datetime.time.fromisoformat,
+    "u": uuid.UUID,
+    "by": lambda v: base64.b64decode(v, validate=True),
+    "e": EnumName,
+}
 
 
 def _bad() -> t.NoReturn:
@@ -94,9 +94,14 @@ def _decode_value(item: t.Any) -> t.Any:
         _bad()
     if item[0] == "n" and len(item) == 1:
         return None
-    if len(item) != 2 or item[0] not in _DECODERS:
+    if len(item) != 2:
         _bad()
-    return _DECODERS[item[0]](item[1])
+    tag, value = item
+    if tag == "b" and isinstance(value, bool):
+        return value
+    if tag not in _DECODERS or not isinstance(value, str):
+        _bad()
+    return _DECODERS[tag](value)
 
 
 def _bytes(key: str | bytes) -> bytes:
