@@ -15,6 +15,7 @@ from flask import current_app
 
 from . import breaker as _breaker
 from . import database
+from ._bounded import BoundedMemo
 from .checks import CheckRunner
 from .checks import HealthCheck
 from .config import CheckOverride
@@ -30,6 +31,8 @@ if t.TYPE_CHECKING:
     from .cache import TieredCache
     from .cursors import CursorCodec
     from .extension import PerfKit
+    from .pagination import Plan
+    from .pagination import _Walk
 
 
 class PerfKitState:
@@ -56,7 +59,10 @@ class PerfKitState:
         self._checkout_timeouts = 0
         #: The timeouts and circuit breaker of each engine, by bind name.
         self.guards: dict[str, _breaker.EngineGuard] = {}
-        app_ref = weakref.ref(app)
+        app_ref = self._app_ref = weakref.ref(app)
+        # An engine can outlive the app (one made at module level and shared by the apps of a
+        # factory): the monitors' listeners are removed once the app is gone.
+        weakref.finalize(app, _retire, self.monitors)
 
         def breaker_listener(
             bind: str, old: _breaker.BreakerState, new: _breaker.BreakerState
@@ -80,6 +86,9 @@ class PerfKitState:
         self.db: t.Any = None
         #: Signs pagination cursors; made on first use, remade when the keys change.
         self.cursor_codec: CursorCodec | None = None
+        #: What ``paginate`` learnt of each statement shape and each ordering.
+        self.page_plans: BoundedMemo[tuple[t.Any, ...], Plan] = BoundedMemo(config.max_page_plans)
+        self.page_walks: BoundedMemo[tuple[t.Any, ...], _Walk] = BoundedMemo(config.max_page_plans)
         #: The app's tiered cache; its backend is set by :meth:`.PerfKit.init_app`.
         self.cache: TieredCache | None = None
         self.cache_check: HealthCheck | None = None
@@ -95,11 +104,14 @@ class PerfKitState:
 
     def add_monitor(self, name: str, engine: sa.Engine) -> EngineMonitor:
         """Start watching ``engine`` as bind ``name``, replacing any earlier engine of that name."""
+        _remove_retired()
         with self._lock:
             old = self.monitors.get(name)
             if old is not None:
                 old.remove()
                 self.guards[name].breaker.remove_listener(self._breaker_listener)
+                if old.engine is not engine:
+                    self.profiler.detach(old.engine)
             monitor = EngineMonitor(name, engine)
             guard = _breaker.guard_engine(engine, name, self.config)
             guard.breaker.add_listener(self._breaker_listener)
@@ -161,6 +173,25 @@ class PerfKitState:
             memo = self._checks_memo = (every, [check for check in every if check.readiness])
         return memo
 
+    def memory(self) -> dict[str, dict[str, int]]:
+        """Every bounded in-memory structure: its ``entries``, ``limit`` and ``evictions``.
+
+        The profiler's patterns, N+1 suspects, slow-query ring and per-request N+1 counts, and
+        the pagination plans and orderings. Does no I/O.
+        """
+        usage = self.profiler.memory()
+        for name, memo in (
+            ("pagination_plans", self.page_plans),
+            ("pagination_orderings", self.page_walks),
+        ):
+            usage[name] = {"entries": len(memo), "limit": memo.limit, "evictions": memo.evictions}
+        return usage
+
+    @property
+    def app_alive(self) -> bool:
+        """Whether the app of this state still exists."""
+        return self._app_ref() is not None
+
     def count_checkout_timeout(self) -> None:
         """Count a request that waited out the pool timeout."""
         with self._lock:
@@ -175,6 +206,26 @@ class PerfKitState:
     def since(self) -> str:
         """When this app's PerfKit state was made, as an ISO 8601 UTC time."""
         return iso_time(self.started)
+
+
+#: Monitors of apps that are gone. Their listeners are removed at the next
+#: :meth:`PerfKitState.add_monitor`, never from the garbage collector, which may run while
+#: SQLAlchemy walks those very listeners.
+_retired: list[weakref.ref[EngineMonitor]] = []
+
+
+def _retire(monitors: dict[str, EngineMonitor]) -> None:
+    _retired.extend(weakref.ref(monitor) for monitor in monitors.values())
+
+
+def _remove_retired() -> None:
+    while _retired:
+        try:
+            monitor = _retired.pop()()
+        except IndexError:
+            break
+        if monitor is not None:
+            monitor.remove()
 
 
 def iso_time(timestamp: float) -> str:

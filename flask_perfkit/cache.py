@@ -18,6 +18,7 @@ import logging
 import threading
 import time
 import typing as t
+import weakref
 from time import perf_counter
 
 from flask import Flask
@@ -97,7 +98,7 @@ class TieredCache:
     :param config: The app's configuration.
     :param backend: Returns the cachelib backend object (``Cache.cache``); called once, on
         first use, so a ``Cache`` may be initialised after PerfKit.
-    :param app: The app, the sender of signals.
+    :param app: The app, the sender of signals; held weakly.
     """
 
     def __init__(self, config: PerfKitConfig, backend: t.Callable[[], t.Any], app: Flask) -> None:
@@ -110,7 +111,7 @@ class TieredCache:
             Tier.MEDIUM: config.cache_medium_timeout,
             Tier.LONG: config.cache_long_timeout,
         }
-        self._app = app
+        self._app = weakref.ref(app)
         self._lock = threading.Lock()
         self._stats = {tier: TierStats() for tier in Tier}
         #: When the counts started: at creation or the last :meth:`reset_stats`.
@@ -156,7 +157,9 @@ class TieredCache:
             logger.warning(
                 "The %s cache backend failed (%s); calls run uncached.", self.backend_name, summary
             )
-        cache_error.send(self._app, tier=tier.value, error=summary)
+        app = self._app()
+        if app is not None:
+            cache_error.send(app, tier=tier.value, error=summary)
 
     def _succeeded(self) -> None:
         if self._failures:

@@ -26,6 +26,7 @@ class ConfigKey:
     SLOW_QUERY_BUFFER = "PERFKIT_SLOW_QUERY_BUFFER"
     MAX_PATTERNS = "PERFKIT_MAX_PATTERNS"
     NORMALIZE_CACHE_SIZE = "PERFKIT_NORMALIZE_CACHE_SIZE"
+    MAX_N_PLUS_ONE_SUSPECTS = "PERFKIT_MAX_N_PLUS_ONE_SUSPECTS"
     N_PLUS_ONE_THRESHOLD = "PERFKIT_N_PLUS_ONE_THRESHOLD"
     QUERY_BUDGET_ACTION = "PERFKIT_QUERY_BUDGET_ACTION"
     CACHE_SHORT_TIMEOUT = "PERFKIT_CACHE_SHORT_TIMEOUT"
@@ -39,6 +40,7 @@ class ConfigKey:
     PAGE_SIZE = "PERFKIT_PAGE_SIZE"
     MAX_PAGE_SIZE = "PERFKIT_MAX_PAGE_SIZE"
     MAX_OFFSET = "PERFKIT_MAX_OFFSET"
+    MAX_PAGE_PLANS = "PERFKIT_MAX_PAGE_PLANS"
     HEALTH_URL_PREFIX = "PERFKIT_HEALTH_URL_PREFIX"
     HEALTH_TIMEOUT = "PERFKIT_HEALTH_TIMEOUT"
     HEALTH_CHECK_TTL = "PERFKIT_HEALTH_CHECK_TTL"
@@ -80,6 +82,7 @@ DEFAULTS: Mapping[str, t.Any] = {
     ConfigKey.SLOW_QUERY_BUFFER: 100,
     ConfigKey.MAX_PATTERNS: 1000,
     ConfigKey.NORMALIZE_CACHE_SIZE: 4096,
+    ConfigKey.MAX_N_PLUS_ONE_SUSPECTS: 200,
     ConfigKey.N_PLUS_ONE_THRESHOLD: 5,
     ConfigKey.QUERY_BUDGET_ACTION: BudgetAction.RAISE.value,
     ConfigKey.CACHE_SHORT_TIMEOUT: 300,
@@ -93,6 +96,7 @@ DEFAULTS: Mapping[str, t.Any] = {
     ConfigKey.PAGE_SIZE: 20,
     ConfigKey.MAX_PAGE_SIZE: 100,
     ConfigKey.MAX_OFFSET: 10000,
+    ConfigKey.MAX_PAGE_PLANS: 256,
     ConfigKey.HEALTH_URL_PREFIX: "/health",
     ConfigKey.HEALTH_TIMEOUT: 0.8,
     ConfigKey.HEALTH_CHECK_TTL: 1.0,
@@ -134,6 +138,7 @@ class PerfKitConfig:
     slow_query_buffer: int
     max_patterns: int
     normalize_cache_size: int
+    max_n_plus_one_suspects: int
     n_plus_one_threshold: int
     query_budget_action: BudgetAction
     cache_short_timeout: int
@@ -147,6 +152,7 @@ class PerfKitConfig:
     page_size: int
     max_page_size: int
     max_offset: int
+    max_page_plans: int
     health_url_prefix: str | None
     health_timeout: float
     health_check_ttl: float
@@ -362,6 +368,7 @@ def resolve(config: Mapping[str, t.Any]) -> PerfKitConfig:
         slow_query_buffer=_int(config, ConfigKey.SLOW_QUERY_BUFFER, 1, "of 1 or more"),
         max_patterns=_int(config, ConfigKey.MAX_PATTERNS, 1, "of 1 or more"),
         normalize_cache_size=_int(config, ConfigKey.NORMALIZE_CACHE_SIZE, 1, "of 1 or more"),
+        max_n_plus_one_suspects=_int(config, ConfigKey.MAX_N_PLUS_ONE_SUSPECTS, 1, "of 1 or more"),
         n_plus_one_threshold=_int(config, ConfigKey.N_PLUS_ONE_THRESHOLD, 2, "of 2 or more"),
         query_budget_action=budget_action,
         cache_short_timeout=_int(config, ConfigKey.CACHE_SHORT_TIMEOUT, 1, "of seconds, 1 or more"),
@@ -377,6 +384,7 @@ def resolve(config: Mapping[str, t.Any]) -> PerfKitConfig:
         page_size=page_size,
         max_page_size=max_page_size,
         max_offset=_int(config, ConfigKey.MAX_OFFSET, 0, "of rows, 0 or more"),
+        max_page_plans=_int(config, ConfigKey.MAX_PAGE_PLANS, 1, "of 1 or more"),
         health_url_prefix=prefix.rstrip("/") or "/" if prefix is not None else None,
         health_timeout=health_timeout,
         health_check_ttl=_seconds(config, ConfigKey.HEALTH_CHECK_TTL, allow_zero=True),

@@ -6,6 +6,10 @@ JSON, URL-safe, and signed with an HMAC keyed by the app's ``SECRET_KEY``. Keys 
 ``SECRET_KEY_FALLBACKS`` are accepted, so keys can be rotated. Anything that is not a cursor
 this app made for this ordering is rejected with :exc:`~flask_perfkit.errors.InvalidCursor`,
 and nothing from a cursor is ever evaluated: decoding is JSON and a fixed set of type tags.
+
+A cursor that is validly signed can still carry values that do not fit its ordering columns
+(after a key leaked, or a key was rotated while the column types changed): each decoded value
+is checked against its column's type by :func:`value_check` before it reaches the database.
 """
 
 from __future__ import annotations
@@ -13,11 +17,15 @@ from __future__ import annotations
 import base64
 import datetime
 import decimal
+import enum
 import hashlib
 import hmac
 import json
+import math
 import typing as t
 import uuid
+
+import sqlalchemy as sa
 
 from .errors import InvalidCursor
 
@@ -34,7 +42,7 @@ def _encode_value(value: t.Any) -> list[t.Any]:
     if isinstance(value, bool):
         return ["b", value]
     if isinstance(value, int):
-        return ["i", str(value)]
+        return ["i", str(int(value))]
     if isinstance(value, float):
         return ["f", repr(value)]
     if isinstance(value, decimal.Decimal):
@@ -51,20 +59,29 @@ def _encode_value(value: t.Any) -> list[t.Any]:
         return ["u", str(value)]
     if isinstance(value, bytes):
         return ["by", base64.b64encode(value).decode()]
+    if isinstance(value, enum.Enum):
+        return ["e", value.name]
     raise TypeError(f"A value of type {type(value).__name__!r} cannot be put in a cursor.")
 
 
-_DECODERS: dict[str, t.Callable[[t.Any], t.Any]] = {
-    "b": lambda v: v if isinstance(v, bool) else _bad(),
-    "i": lambda v: int(v) if isinstance(v, str) and len(v) <= 40 else _bad(),
-    "f": lambda v: float(v),
-    "d": lambda v: decimal.Decimal(v),
-    "s": lambda v: v if isinstance(v, str) else _bad(),
-    "dt": lambda v: datetime.datetime.fromisoformat(v),
-    "da": lambda v: datetime.date.fromisoformat(v),
-    "t": lambda v: datetime.time.fromisoformat(v),
-    "u": lambda v: uuid.UUID(v),
+class EnumName(str):
+    """The name of an enum member, as a cursor holds it."""
+
+    __slots__ = ()
+
+
+#: Read the text of each tag; every tag but ``b`` holds a string.
+_DECODERS: dict[str, t.Callable[[str], t.Any]] = {
+    "i": lambda v: int(v) if len(v) <= 40 else _bad(),
+    "f": float,
+    "d": decimal.Decimal,
+    "s": str,
+    "dt": datetime.datetime.fromisoformat,
+    "da": datetime.date.fromisoformat,
+    "t": datetime.time.fromisoformat,
+    "u": uuid.UUID,
     "by": lambda v: base64.b64decode(v, validate=True),
+    "e": EnumName,
 }
 
 
@@ -77,9 +94,14 @@ def _decode_value(item: t.Any) -> t.Any:
         _bad()
     if item[0] == "n" and len(item) == 1:
         return None
-    if len(item) != 2 or item[0] not in _DECODERS:
+    if len(item) != 2:
         _bad()
-    return _DECODERS[item[0]](item[1])
+    tag, value = item
+    if tag == "b" and isinstance(value, bool):
+        return value
+    if tag not in _DECODERS or not isinstance(value, str):
+        _bad()
+    return _DECODERS[tag](value)
 
 
 def _bytes(key: str | bytes) -> bytes:
@@ -149,3 +171,159 @@ class CursorCodec:
 
 def _b64encode(data: bytes) -> bytes:
     return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+ValueCheck = t.Callable[[t.Any], bool]
+ValueReader = t.Callable[[t.Any], t.Any]
+#: Bits of the integer types, where the database checks the range of a bound value.
+_INT_BITS = ((sa.SmallInteger, 16), (sa.BigInteger, 64), (sa.Integer, 32))
+#: Databases that store NaN and infinities in floating point and numeric columns.
+_NON_FINITE = frozenset({"postgresql"})
+
+
+def value_reader(
+    column_type: sa.types.TypeEngine[t.Any], dialect: str, nullable: bool
+) -> ValueReader:
+    """What a decoded cursor value is bound as for a column of ``column_type``.
+
+    The reader raises :exc:`ValueError` for a value that does not fit the column.
+
+    Whatever the type, a value must be one the database can take as a bound parameter: no
+    NaN or infinity (outside PostgreSQL's numeric types), no NUL or lone surrogate in a
+    string, no integer past 64 bits. Then the value must be of the column's Python type:
+    ``int`` in the range of an integer column, a ``datetime`` for a timestamp (never a
+    ``date``, a ``time`` or a string), a ``date`` for a date, a string no longer than a sized
+    string column, one of the values of an enum (turned back into its member), and so on.
+    Types PerfKit does not know take any value that passes the first test.
+
+    :param column_type: The type of the ordering expression.
+    :param dialect: The database's dialect name, such as ``"postgresql"``.
+    :param nullable: Whether the expression can be NULL, so ``None`` is a valid value.
+    """
+    impl = column_type
+    while isinstance(impl, sa.types.TypeDecorator):
+        impl = impl.impl_instance
+    affinity = impl._type_affinity
+    kinds: tuple[type, ...] | None = None
+    extra: ValueCheck | None = None
+    convert: ValueReader | None = None
+    non_finite = False
+    if isinstance(impl, sa.Enum):
+        convert = _enum_reader(impl)
+    elif affinity is not None and issubclass(affinity, sa.Integer):
+        low, high = _int_range(impl, dialect)
+        kinds = (int,)
+        extra = lambda v: low <= v <= high  # noqa: E731
+    elif affinity is not None and issubclass(affinity, (sa.Numeric, sa.Float)):
+        kinds = (int, float, decimal.Decimal)
+        non_finite = dialect in _NON_FINITE
+    elif affinity is not None and issubclass(affinity, sa.String):
+        kinds = (str,)
+        length = getattr(impl, "length", None)
+        if length:
+            extra = lambda v: len(v) <= length  # noqa: E731
+    elif affinity is sa.DateTime:
+        kinds = (datetime.datetime,)
+    elif affinity is sa.Date:
+        kinds = (datetime.date,)
+        extra = lambda v: not isinstance(v, datetime.datetime)  # noqa: E731
+    elif affinity is sa.Time:
+        kinds = (datetime.time,)
+    elif affinity is sa.Boolean:
+        kinds = (bool,)
+    elif affinity is sa.Uuid:
+        if getattr(impl, "as_uuid", True):
+            kinds = (uuid.UUID,)
+        else:
+            kinds = (str,)
+            extra = _is_uuid
+    elif affinity is not None and issubclass(affinity, sa.types._Binary):
+        kinds = (bytes,)
+
+    def read(value: t.Any) -> t.Any:
+        if value is None:
+            if nullable:
+                return None
+            _bad()
+        if not _bindable(value, non_finite) or (isinstance(value, EnumName) and convert is None):
+            _bad()
+        if kinds is not None and (
+            not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)
+        ):
+            _bad()
+        if extra is not None and not extra(value):
+            _bad()
+        return value if convert is None else convert(value)
+
+    return read
+
+
+def _enum_reader(impl: sa.Enum) -> ValueReader:
+    enum_class = impl.enum_class
+    if enum_class is None:
+        allowed = frozenset(impl.enums)
+
+        def label(value: t.Any) -> t.Any:
+            if isinstance(value, EnumName) or value not in allowed:
+                _bad()
+            return str(value)
+
+        return label
+
+    def member(value: t.Any) -> t.Any:
+        if isinstance(value, EnumName):
+            found = enum_class.__members__.get(value)
+        else:
+            # Members of int and str enums are stored in cursors by their value.
+            try:
+                found = enum_class(value)
+            except (ValueError, TypeError):
+                found = None
+        if found is None:
+            _bad()
+        return found
+
+    return member
+
+
+def _int_range(impl: sa.types.TypeEngine[t.Any], dialect: str) -> tuple[int, int]:
+    # PostgreSQL casts the parameter to the column's type, so its range is the type's; other
+    # databases take any 64-bit value.
+    bits = 64
+    if dialect == "postgresql":
+        bits = next(size for kind, size in _INT_BITS if isinstance(impl, kind))
+    if getattr(impl, "unsigned", False):
+        return 0, 2**bits - 1
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+
+def _bindable(value: t.Any, non_finite: bool) -> bool:
+    if isinstance(value, str):
+        return "\x00" not in value and _encodable(value)
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**64
+    if isinstance(value, float):
+        return non_finite or math.isfinite(value)
+    if isinstance(value, decimal.Decimal):
+        if not value.is_finite():
+            return non_finite and not value.is_snan()
+        return len(value.as_tuple().digits) <= 1000 and -1000 <= value.adjusted() <= 1000
+    return True
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import typing as t
+import weakref
 from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
@@ -74,6 +75,7 @@ class PerfKit:
         self._authorize = authorize
         self._states: WeakKeyDictionary[Flask, PerfKitState] = WeakKeyDictionary()
         self._checks: dict[str, HealthCheck] = {}
+        self._warned_secret_key = False
         if app is not None:
             self.init_app(app)
 
@@ -141,6 +143,13 @@ class PerfKit:
                 " reach %s sees pool numbers, SQL patterns and cache statistics. Use"
                 " 'when_authorized' with PERFKIT_ADMIN_TOKEN or authorize= in production.",
                 cfg.health_url_prefix,
+            )
+        if not app.config.get("SECRET_KEY") and not self._warned_secret_key:
+            self._warned_secret_key = True
+            logger.warning(
+                "SECRET_KEY is not set, and cursor pagination signs its cursors with it:"
+                ' paginate() serves no cursors, answers 400 to one, and strategy="cursor"'
+                " raises ConfigError. Set SECRET_KEY to use cursors."
             )
         state = PerfKitState(cfg, app)
         app.extensions["perfkit"] = self
@@ -229,10 +238,15 @@ class PerfKit:
         if cache is None:
             cache = Cache()
             cache.init_app(app)
-        extension = cache
+        # Held weakly: the state must not keep the app (or a Cache that refers to it) alive.
+        app_ref = weakref.ref(app)
+        extension_ref = weakref.ref(cache)
 
         def backend() -> t.Any:
-            return app.extensions["cache"][extension]
+            target, extension = app_ref(), extension_ref()
+            if target is None or extension is None:
+                raise RuntimeError("The app of this tiered cache no longer exists.")
+            return target.extensions["cache"][extension]
 
         state.cache = TieredCache(state.config, backend, app)
         state.set_cache_check(

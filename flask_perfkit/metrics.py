@@ -95,6 +95,7 @@ def snapshot(state: PerfKitState) -> Snapshot:
             "checkout_timeouts": state.checkout_timeouts,
         },
         "n_plus_one_suspects": len(suspects),
+        "memory": state.memory(),
         "cache": {
             tier: {"hit": s["hits"], "miss": s["misses"], "errors": s["errors"]}
             for tier, s in tiers.items()
@@ -127,6 +128,7 @@ def merge(snapshots: list[Snapshot]) -> Snapshot:
         },
         "counters": {},
         "n_plus_one_suspects": 0,
+        "memory": {},
         "cache": {},
         "pools": {},
         "breakers": {},
@@ -146,7 +148,13 @@ def merge(snapshots: list[Snapshot]) -> Snapshot:
             into = merged["cache"].setdefault(tier, {"hit": 0, "miss": 0, "errors": 0})
             for name, value in counts.items():
                 into[name] += value
-        if not _alive(snap["pid"]):
+        alive = _alive(snap["pid"])
+        for structure, usage in snap.get("memory", {}).items():
+            into = merged["memory"].setdefault(structure, {"entries": 0, "evictions": 0})
+            into["evictions"] += usage["evictions"]
+            if alive:
+                into["entries"] += usage["entries"]
+        if not alive:
             continue
         merged["n_plus_one_suspects"] += snap["n_plus_one_suspects"]
         for bind, pool in snap["pools"].items():
@@ -232,7 +240,8 @@ class SnapshotWriter:
         threading.Thread(target=self._loop, name="perfkit-metrics", daemon=True).start()
 
     def _loop(self) -> None:
-        while True:
+        # Ends with the app, so apps made and dropped by a factory leave no thread behind.
+        while self.state.app_alive:
             directory = multiprocess_dir()
             if directory:
                 with contextlib.suppress(OSError):
@@ -283,6 +292,22 @@ def _families(data: Snapshot, health: Mapping[str, Status]) -> Iterator[t.Any]:
         "Distinct (endpoint, pattern) N+1 suspects.",
         value=data["n_plus_one_suspects"],
     )
+
+    entries = GaugeMetricFamily(
+        "perfkit_memory_entries",
+        "Entries in each bounded in-memory structure.",
+        labels=["structure"],
+    )
+    evictions = CounterMetricFamily(
+        "perfkit_memory_evictions",
+        "Entries each bounded in-memory structure dropped to stay within its limit.",
+        labels=["structure"],
+    )
+    for structure, usage in data["memory"].items():
+        entries.add_metric([structure], usage["entries"])
+        evictions.add_metric([structure], usage["evictions"])
+    yield entries
+    yield evictions
 
     requests = CounterMetricFamily(
         "perfkit_cache_requests",

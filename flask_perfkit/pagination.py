@@ -18,7 +18,6 @@ import weakref
 import sqlalchemy as sa
 from flask import current_app
 from flask import has_request_context
-from flask import request
 from sqlalchemy import orm
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import ColumnElement
@@ -28,10 +27,16 @@ from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.elements import _label_reference
 from sqlalchemy.sql.elements import _textual_label_reference
 
+from ._state import PerfKitState
 from ._state import get_state
 from .cursors import CursorCodec
 from .cursors import fingerprint
+from .cursors import value_reader
+from .errors import ConfigError
+from .errors import InvalidCursor
 from .errors import PaginationError
+from .params import parse_int
+from .params import single_arg
 
 Strategy = t.Literal["auto", "offset", "cursor"]
 #: A ``select()`` of any columns.
@@ -223,17 +228,6 @@ def _primary_key(source: _Source) -> list[ColumnElement[t.Any]]:
     return columns
 
 
-def _int_arg(name: str, value: t.Any, low: int, high: int | None, what: str) -> int:
-    if isinstance(value, bool):
-        value = None
-    elif isinstance(value, str):
-        digits = value.isascii() and value.isdigit() and len(value) <= 18
-        value = int(value) if digits else None
-    if not isinstance(value, int) or value < low or (high is not None and value > high):
-        raise PaginationError(what, param=name)
-    return value
-
-
 def _session(session: orm.Session | orm.scoped_session[t.Any] | None) -> orm.Session:
     if isinstance(session, orm.scoped_session):
         return t.cast(orm.Session, session())
@@ -247,14 +241,12 @@ def _session(session: orm.Session | orm.scoped_session[t.Any] | None) -> orm.Ses
     return t.cast(orm.Session, db.session())
 
 
-def _codec() -> CursorCodec:
+def _codec() -> CursorCodec | None:
+    """The codec of the app's secret keys, or ``None`` when ``SECRET_KEY`` is not set."""
     config = current_app.config
     key = config.get("SECRET_KEY")
     if not key:
-        raise RuntimeError(
-            "Cursor pagination signs its cursors with SECRET_KEY: set SECRET_KEY in the app"
-            ' config, or use paginate(..., strategy="offset").'
-        )
+        return None
     keys = (*(config.get("SECRET_KEY_FALLBACKS") or ()), key)
     state = get_state()
     codec = state.cursor_codec
@@ -293,50 +285,63 @@ def paginate(
         :data:`.PERFKIT_PAGE_SIZE`.
     :param cursor: The ``next_cursor`` or ``prev_cursor`` of an earlier page.
     :param strategy: ``"offset"`` (LIMIT/OFFSET, no cursors), ``"cursor"`` (keyset), or
-        ``"auto"``: offset pages until a cursor is given, with cursors on every page.
+        ``"auto"``: offset pages until a cursor is given, with cursors on every page when
+        ``SECRET_KEY`` is set.
     :param count: Count the rows for ``total``. ``"auto"`` counts only up to
         :data:`.PERFKIT_MAX_OFFSET` rows and reports ``None`` beyond that.
     :param session: The session to run the query in. Defaults to the legacy query's session,
         then to the session of the Flask-SQLAlchemy extension given to :class:`.PerfKit`.
     :raises PaginationError: A bad ``page`` or ``page_size``, or an offset deeper than
         :data:`.PERFKIT_MAX_OFFSET`.
-    :raises InvalidCursor: A cursor that this app did not make for this ordering.
-    :raises RuntimeError: A cursor page is asked for and ``SECRET_KEY`` is not set.
+    :raises InvalidCursor: A cursor that this app did not make for this ordering, with
+        values that do not fit the ordering's columns, or any cursor while ``SECRET_KEY`` is
+        not set.
+    :raises ConfigError: ``strategy="cursor"`` while ``SECRET_KEY`` is not set.
     """
     if strategy not in ("auto", "offset", "cursor"):
         raise ValueError(f"strategy must be 'auto', 'offset' or 'cursor', not {strategy!r}.")
-    config = get_state().config
+    state = get_state()
+    config = state.config
+    codec = _codec() if strategy != "offset" else None
+    if strategy == "cursor" and codec is None:
+        raise ConfigError(
+            'paginate(strategy="cursor") signs its cursors with SECRET_KEY: set SECRET_KEY'
+            ' in the app config, or use strategy="auto" or "offset".'
+        )
     if isinstance(query, orm.Query):
         session = session or query.session
         stmt: AnySelect = t.cast(AnySelect, query.statement)
     else:
         stmt = query
     if has_request_context():
-        args = request.args
-        page = args.get("page") if page is None else page
-        page_size = args.get("page_size") if page_size is None else page_size
+        if page is None:
+            page = single_arg("page", PaginationError)
+        if page_size is None:
+            page_size = single_arg("page_size", PaginationError)
         if strategy != "offset" and cursor is None:
-            cursor = args.get("cursor")
-    size = _int_arg(
+            cursor = single_arg("cursor", PaginationError)
+    size = parse_int(
         "page_size",
         config.page_size if page_size is None else page_size,
         1,
         config.max_page_size,
-        f"'page_size' must be a whole number from 1 to {config.max_page_size}.",
+        PaginationError,
     )
     db_session = _session(session)
     dialect = db_session.get_bind(clause=stmt).dialect.name
-    source, _, walk = _plan(stmt, dialect)
+    source, _, walk = _plan(state, stmt, dialect)
 
     if strategy == "cursor" or (strategy == "auto" and cursor):
-        if walk is None:
+        if walk is None and strategy == "cursor":
             raise ValueError(
                 "Cursor pagination needs an ORDER BY of columns or a table with a primary key."
             )
-        return _keyset_page(db_session, stmt, source, walk, size, cursor or None, _codec())
-    number = _int_arg(
-        "page", 1 if page is None else page, 1, None, "'page' must be a whole number from 1."
-    )
+        if codec is None or walk is None:
+            # Without SECRET_KEY, or without keys to walk by, no cursor was ever served, so
+            # this one is not ours.
+            raise InvalidCursor()
+        return _keyset_page(db_session, stmt, source, walk, size, cursor or None, codec)
+    number = parse_int("page", 1 if page is None else page, 1, None, PaginationError)
     offset = (number - 1) * size
     if offset > config.max_offset:
         raise PaginationError(
@@ -345,9 +350,8 @@ def paginate(
             error="offset_too_deep",
             param="page",
         )
-    codec = None
-    if strategy == "auto" and walk is not None and current_app.config.get("SECRET_KEY"):
-        codec = _codec()
+    if walk is None:
+        codec = None
     cap = config.max_offset + size if strategy == "auto" else None
     return _offset_page(db_session, stmt, source, walk, codec, number, size, offset, count, cap)
 
@@ -360,9 +364,11 @@ class _Walk:
     first.
     """
 
-    def __init__(self, keys: list[_Key], row_values: bool) -> None:
+    def __init__(self, keys: list[_Key], dialect: str) -> None:
         self.keys = keys
-        self.row_values = row_values
+        self.row_values = dialect in _ROW_VALUES
+        #: Turn decoded cursor values into the values bound for each key.
+        self.readers = [value_reader(k.expr.type, dialect, k.nullable) for k in keys]
         self.fingerprint = fingerprint(
             [f"{k.expr} {'desc' if k.descending else 'asc'} {k.nulls_first:d}" for k in keys]
         )
@@ -377,6 +383,16 @@ class _Walk:
         # Coercing an int into a LIMIT parameter costs more than the rest of the clause.
         self._limits: dict[int, t.Any] = {}
         self._attributes: dict[orm.Mapper[t.Any], list[str] | None] = {}
+
+    def boundary(self, values: list[t.Any]) -> list[t.Any]:
+        """The values to bind for a cursor's ``values``.
+
+        :raises InvalidCursor: A value does not fit the type of its ordering column.
+        """
+        try:
+            return [read(value) for read, value in zip(self.readers, values, strict=True)]
+        except ValueError:
+            raise InvalidCursor() from None
 
     def attributes(self, source: _Source) -> list[str] | None:
         """The attribute names of the keys on each row's instance, when rows are instances of
@@ -482,28 +498,25 @@ class _Rows:
         return [getattr(item, name) for name in t.cast(list[str], self.names)]
 
 
-_WALKS: dict[tuple[t.Any, ...], _Walk] = {}
-_PLANS: dict[tuple[t.Any, ...], tuple[_Source, list[_Key], _Walk | None]] = {}
-_MAX_WALKS = 256
+Plan: t.TypeAlias = tuple[_Source, list[_Key], _Walk | None]
 
 
-def _plan(stmt: AnySelect, dialect: str) -> tuple[_Source, list[_Key], _Walk | None]:
+def _plan(state: PerfKitState, stmt: AnySelect, dialect: str) -> Plan:
     """The source, keys and walk of a statement, remembered for statements without joins.
 
     The columns a statement selects and the elements of its ORDER BY are the same objects
     each time a view builds it, while its filters do not matter here, so a view's query finds
-    its plan without looking into it again.
+    its plan without looking into it again. Plans are kept per app, at most
+    ``PERFKIT_MAX_PAGE_PLANS`` of them.
     """
     signature = _signature(stmt, dialect)
-    plan = _PLANS.get(signature) if signature is not None else None
+    plan = state.page_plans.get(signature) if signature is not None else None
     if plan is None:
         source = _source(stmt)
         keys = _keys(stmt, source, dialect in _NULLS_LARGE)
-        plan = (source, keys, _walk(keys, dialect in _ROW_VALUES) if keys else None)
+        plan = (source, keys, _walk(state, keys, dialect) if keys else None)
         if signature is not None:
-            if len(_PLANS) >= _MAX_WALKS:
-                _PLANS.clear()
-            _PLANS[signature] = plan
+            state.page_plans.put(signature, plan)
     return plan
 
 
@@ -530,18 +543,13 @@ def _parent(element: t.Any) -> t.Any:
     return annotations.get("parententity") if annotations else None
 
 
-def _walk(keys: list[_Key], row_values: bool) -> _Walk:
+def _walk(state: PerfKitState, keys: list[_Key], dialect: str) -> _Walk:
     # Column objects hash by identity, and the mapped columns of a model are the same objects
     # on every request, so a view's ordering finds its walk here.
-    cache_key = (
-        row_values,
-        *((type(k.expr), _parent(k.expr), k) for k in keys),
-    )
-    walk = _WALKS.get(cache_key)
+    cache_key = (dialect, *((type(k.expr), _parent(k.expr), k) for k in keys))
+    walk = state.page_walks.get(cache_key)
     if walk is None:
-        if len(_WALKS) >= _MAX_WALKS:
-            _WALKS.clear()
-        walk = _WALKS[cache_key] = _Walk(keys, row_values)
+        walk = state.page_walks.put(cache_key, _Walk(keys, dialect))
     return walk
 
 
@@ -633,7 +641,8 @@ def _keyset_page(
 ) -> Page:
     print_ = walk.fingerprint
     if cursor:
-        boundary, backward = codec.decode(cursor, print_, len(walk.keys))
+        values, backward = codec.decode(cursor, print_, len(walk.keys))
+        boundary = walk.boundary(values)
         rows = walk.read(session, stmt, source, size, backward=backward, boundary=boundary)
     else:
         backward = False

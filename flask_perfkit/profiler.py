@@ -30,6 +30,8 @@ from time import perf_counter
 
 import sqlalchemy as sa
 from flask import Flask
+from flask import current_app
+from flask import has_app_context
 from flask import request
 from sqlalchemy import event
 
@@ -103,23 +105,146 @@ def _ms(seconds: float) -> float:
 
 
 class _Collector(list[_Record]):
-    """The statements of one request or ``query_budget`` block."""
+    """The statements of one request or ``query_budget`` block, for one profiler."""
 
-    __slots__ = ("counts", "endpoint", "generation", "method", "path")
+    __slots__ = ("counts", "endpoint", "flushed", "generation", "method", "path", "profiler")
 
-    def __init__(self, endpoint: str | None, method: str | None, path: str | None, gen: int):
+    def __init__(
+        self,
+        profiler: QueryProfiler,
+        endpoint: str | None,
+        method: str | None,
+        path: str | None,
+        gen: int,
+    ):
         super().__init__()
+        self.profiler = profiler
         self.endpoint = endpoint
         self.method = method
         self.path = path
         self.generation = gen
         #: Per SELECT pattern: executions and seconds, kept across partial flushes.
         self.counts: dict[str, list[float]] = {}
+        #: Records already grouped by partial flushes.
+        self.flushed = 0
 
 
 _current: contextvars.ContextVar[_Collector | None] = contextvars.ContextVar(
     "flask_perfkit_collector", default=None
 )
+
+
+class _EngineTap:
+    """The one set of timing listeners of an engine, and the profilers it feeds.
+
+    An engine shared by several apps is listened to once, and each statement goes to one
+    profiler: the one of the request collecting it, else the one of the current app, else the
+    first that attached. Profilers are held weakly, so a dropped app leaves nothing behind.
+    """
+
+    __slots__ = ("__weakref__", "only", "profilers")
+
+    def __init__(self) -> None:
+        self.profilers: list[weakref.ref[QueryProfiler]] = []
+        #: The profiler when exactly one is attached: the fast path of every statement.
+        self.only: QueryProfiler | None = None
+
+    def add(self, profiler: QueryProfiler) -> None:
+        with _TAPS_LOCK:
+            self._set([*(p for p in self.live() if p is not profiler), profiler])
+
+    def remove(self, profiler: QueryProfiler) -> None:
+        with _TAPS_LOCK:
+            self._set([p for p in self.live() if p is not profiler])
+
+    def live(self) -> list[QueryProfiler]:
+        """The profilers whose apps still exist."""
+        found = (ref() for ref in self.profilers)
+        return [p for p in found if p is not None and p._app() is not None]
+
+    def _set(self, profilers: list[QueryProfiler]) -> None:
+        self.profilers = [weakref.ref(p) for p in profilers]
+        self.only = profilers[0] if len(profilers) == 1 else None
+
+    def route(self, collector: _Collector | None) -> tuple[QueryProfiler | None, _Collector | None]:
+        """The profiler, and its collector if any, that records a statement."""
+        live = self.live()
+        if len(live) != len(self.profilers):
+            with _TAPS_LOCK:
+                live = self.live()
+                self._set(live)
+        if collector is not None and any(p is collector.profiler for p in live):
+            return collector.profiler, collector
+        if len(live) > 1 and has_app_context():
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+            for profiler in live:
+                if profiler._app() is app:
+                    return profiler, None
+        return (live[0] if live else None), None
+
+
+_TAPS: weakref.WeakKeyDictionary[sa.Engine, _EngineTap] = weakref.WeakKeyDictionary()
+_TAPS_LOCK = threading.RLock()
+
+
+def _tap(engine: sa.Engine) -> _EngineTap:
+    """The tap of ``engine``, listening from its first use."""
+    with _TAPS_LOCK:
+        tap = _TAPS.get(engine)
+        if tap is None:
+            tap = _TAPS[engine] = _EngineTap()
+            _listen(engine, tap)
+    return tap
+
+
+def _listen(engine: sa.Engine, tap: _EngineTap) -> None:
+    current = _current.get
+    dialect = dialect_of(engine.dialect.name)
+
+    def before(conn: t.Any, cursor: t.Any, statement: str, *args: t.Any) -> None:
+        args[1]._perfkit_start = perf_counter()
+
+    def after(
+        conn: t.Any, cursor: t.Any, statement: str, params: t.Any, context: t.Any, many: t.Any
+    ) -> None:
+        try:
+            duration = perf_counter() - context._perfkit_start
+        except AttributeError:
+            return
+        # QueryProfiler.add, inlined: this runs for every statement.
+        collector = current()
+        profiler = tap.only
+        if profiler is None or (collector is not None and collector.profiler is not profiler):
+            profiler, collector = tap.route(collector)
+            if profiler is None:
+                return
+        if collector is None:
+            pending = profiler._pending
+            pending.append((statement, duration, cursor.rowcount, False, dialect))
+            if len(pending) >= _PENDING_LIMIT:
+                profiler.flush_pending()
+        else:
+            collector.append((statement, duration, cursor.rowcount, False, dialect))
+            if len(collector) >= _COLLECTOR_LIMIT:
+                profiler._aggregate(collector, final=False)
+        if duration >= profiler.config.slow_query:
+            profiler._record_slow(statement, dialect, duration, collector)
+
+    def failed(exception_context: sa.engine.ExceptionContext) -> None:
+        context = exception_context.execution_context
+        if context is None or exception_context.is_pre_ping:
+            return
+        start = getattr(context, "_perfkit_start", None)
+        statement = exception_context.statement
+        if start is None or statement is None:
+            return
+        profiler, collector = tap.route(current())
+        if profiler is not None:
+            profiler.add((statement, perf_counter() - start, 0, True, dialect), collector)
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    event.listen(engine, "handle_error", failed)
 
 
 class _Stats:
@@ -226,6 +351,10 @@ class NPlusOneSuspect:
     hint: str
 
 
+def _usage(entries: int, limit: int, evictions: int) -> dict[str, int]:
+    return {"entries": entries, "limit": limit, "evictions": evictions}
+
+
 def _hint(pattern: Pattern) -> str:
     where = pattern.text.upper().rpartition(" WHERE ")[2]
     if ".ID = ?" in where or where.startswith("ID = ?"):
@@ -248,7 +377,9 @@ class QueryProfiler:
 
     def __init__(self, config: PerfKitConfig, app: Flask) -> None:
         self.config = config
-        self._app = weakref.ref(app)
+        # When the app goes, its engines stop feeding this profiler at once.
+        self._app = weakref.ref(app, self._app_gone)
+        self._taps: list[_EngineTap] = []
         self._lock = threading.Lock()
         self._patterns = PatternCache(config.normalize_cache_size)
         self._stats: dict[str, _Stats] = {}
@@ -260,7 +391,17 @@ class QueryProfiler:
 
     def _reset_counters(self) -> None:
         self.since = time.time()
+        #: Patterns evicted from the statistics.
         self.evictions = 0
+        #: N+1 suspects evicted to stay within ``PERFKIT_MAX_N_PLUS_ONE_SUSPECTS``.
+        self.suspect_evictions = 0
+        #: Slow queries pushed out of the ring buffer by newer ones.
+        self.slow_evictions = 0
+        #: SELECT patterns of one request left out of its N+1 counts, past
+        #: ``PERFKIT_MAX_PATTERNS`` distinct ones.
+        self.request_pattern_evictions = 0
+        #: The most distinct SELECT patterns one request counted.
+        self.request_pattern_peak = 0
         self._retired: dict[str, OperationTotals] = {}
         self.total_calls = 0
         self.total_time = 0.0
@@ -271,54 +412,40 @@ class QueryProfiler:
     # -- listening -------------------------------------------------------------------------
 
     def attach(self, engine: sa.Engine) -> None:
-        """Time every statement ``engine`` runs."""
-        pending = self._pending
-        slow = self.config.slow_query
-        current = _current.get
-        flush = self.flush_pending
-        on_slow = self._record_slow
-        dialect = dialect_of(engine.dialect.name)
+        """Time every statement ``engine`` runs.
 
-        def before(conn: t.Any, cursor: t.Any, statement: str, *args: t.Any) -> None:
-            args[1]._perfkit_start = perf_counter()
+        An engine shared with other apps is listened to once; each statement is counted by
+        one app only.
+        """
+        tap = _tap(engine)
+        tap.add(self)
+        if tap not in self._taps:
+            self._taps.append(tap)
 
-        def after(
-            conn: t.Any, cursor: t.Any, statement: str, params: t.Any, context: t.Any, many: t.Any
-        ) -> None:
-            try:
-                duration = perf_counter() - context._perfkit_start
-            except AttributeError:
-                return
-            collector = current()
-            if collector is None:
-                pending.append((statement, duration, cursor.rowcount, False, dialect))
-                if len(pending) >= _PENDING_LIMIT:
-                    flush()
-            else:
-                collector.append((statement, duration, cursor.rowcount, False, dialect))
-                if len(collector) >= _COLLECTOR_LIMIT:
-                    self._aggregate(collector, final=False)
-            if duration >= slow:
-                on_slow(statement, dialect, duration, collector)
+    def detach(self, engine: sa.Engine) -> None:
+        """Stop timing the statements of ``engine`` for this app."""
+        tap = _TAPS.get(engine)
+        if tap is not None:
+            tap.remove(self)
+            if tap in self._taps:
+                self._taps.remove(tap)
 
-        def failed(exception_context: sa.engine.ExceptionContext) -> None:
-            context = exception_context.execution_context
-            if context is None or exception_context.is_pre_ping:
-                return
-            start = getattr(context, "_perfkit_start", None)
-            statement = exception_context.statement
-            if start is None or statement is None:
-                return
-            record = (statement, perf_counter() - start, 0, True, dialect)
-            collector = current()
-            if collector is None:
-                pending.append(record)
-            else:
-                collector.append(record)
+    def _app_gone(self, _: weakref.ref[Flask]) -> None:
+        for tap in self._taps:
+            tap.remove(self)
+        self._taps.clear()
 
-        event.listen(engine, "before_cursor_execute", before)
-        event.listen(engine, "after_cursor_execute", after)
-        event.listen(engine, "handle_error", failed)
+    def add(self, record: _Record, collector: _Collector | None) -> None:
+        """Keep one statement's record, in ``collector`` or the process-wide buffer."""
+        if collector is None:
+            pending = self._pending
+            pending.append(record)
+            if len(pending) >= _PENDING_LIMIT:
+                self.flush_pending()
+        else:
+            collector.append(record)
+            if len(collector) >= _COLLECTOR_LIMIT:
+                self._aggregate(collector, final=False)
 
     # -- requests and budgets --------------------------------------------------------------
 
@@ -329,7 +456,7 @@ class QueryProfiler:
             return
         rule = req.url_rule
         collector = _Collector(
-            req.endpoint, req.method, rule.rule if rule else None, self._generation
+            self, req.endpoint, req.method, rule.rule if rule else None, self._generation
         )
         _current.set(collector)
 
@@ -350,21 +477,26 @@ class QueryProfiler:
         """Count the statements inside the block; see :meth:`.PerfKit.query_budget`."""
         parent = _current.get()
         if parent is not None:
-            block = _Collector(parent.endpoint, parent.method, parent.path, parent.generation)
+            block = _Collector(self, parent.endpoint, parent.method, parent.path, parent.generation)
         else:
-            block = _Collector("query_budget", None, None, self._generation)
+            block = _Collector(self, "query_budget", None, None, self._generation)
         _current.set(block)
         try:
             yield
         finally:
             _current.set(parent)
-            count = len(block)
+            count = block.flushed + len(block)
             patterns: dict[str, int] = {}
             for statement, *_, dialect in block:
                 pattern = self._patterns.get(statement, dialect)
                 patterns[pattern.text] = patterns.get(pattern.text, 0) + 1
             if parent is not None:
                 parent.extend(block)
+                # Counts of the block's partial flushes belong to the request too.
+                for query_id, (calls, seconds) in block.counts.items():
+                    seen = parent.counts.setdefault(query_id, [0, 0.0])
+                    seen[0] += calls
+                    seen[1] += seconds
             else:
                 self._aggregate(block, final=True)
         if count > limit:
@@ -388,13 +520,14 @@ class QueryProfiler:
             while True:
                 records.append(pending.popleft())
         if records:
-            block = _Collector(None, None, None, self._generation)
+            block = _Collector(self, None, None, None, self._generation)
             block.extend(records)
             self._aggregate(block, final=False)
 
     def _aggregate(self, collector: _Collector, *, final: bool) -> None:
         records = list(collector)
         collector.clear()
+        collector.flushed += len(records)
         if collector.generation != self._generation:
             return
         slow, very_slow = self.config.slow_query, self.config.very_slow_query
@@ -449,13 +582,21 @@ class QueryProfiler:
                     if endpoint in seen_at or len(seen_at) < _MAX_ENDPOINTS:
                         seen_at[endpoint] = seen_at.get(endpoint, 0) + 1
                     if pattern.is_select:
-                        seen = counts.setdefault(pattern.query_id, [0, 0.0])
+                        seen = counts.get(pattern.query_id)
+                        if seen is None:
+                            if len(counts) >= self.config.max_patterns:
+                                self.request_pattern_evictions += 1
+                                seen = [0, 0.0]
+                            else:
+                                seen = counts[pattern.query_id] = [0, 0.0]
                         seen[0] += 1
                         seen[1] += duration
                 calls += 1
                 total += duration
             self.total_calls += calls
             self.total_time += total
+            if len(counts) > self.request_pattern_peak:
+                self.request_pattern_peak = len(counts)
         if final and endpoint is not None:
             self._detect_n_plus_one(collector, now)
 
@@ -470,6 +611,18 @@ class QueryProfiler:
             retired.add(victim.calls, victim.total, victim.buckets)
         self.evictions += len(victims)
 
+    def _evict_suspects(self) -> None:
+        # Drop the 5 % seen in the fewest requests, the least recently seen among equals.
+        suspects = self._suspects
+        victims = heapq.nsmallest(
+            max(1, len(suspects) // 20),
+            suspects.items(),
+            key=lambda item: (item[1].requests, item[1].last_seen),
+        )
+        for key, _ in victims:
+            del suspects[key]
+        self.suspect_evictions += len(victims)
+
     def _detect_n_plus_one(self, collector: _Collector, now: float) -> None:
         threshold = self.config.n_plus_one_threshold
         endpoint = t.cast(str, collector.endpoint)
@@ -480,6 +633,8 @@ class QueryProfiler:
                     continue
                 key = (endpoint, query_id)
                 old = self._suspects.get(key)
+                if old is None and len(self._suspects) >= self.config.max_n_plus_one_suspects:
+                    self._evict_suspects()
                 pattern = self._stats[query_id].pattern
                 suspect = NPlusOneSuspect(
                     endpoint=endpoint,
@@ -521,7 +676,10 @@ class QueryProfiler:
             method=collector.method if collector else None,
             path=collector.path if collector else None,
         )
-        self._slow.append(record)
+        with self._lock:
+            if len(self._slow) == self._slow.maxlen:
+                self.slow_evictions += 1
+            self._slow.append(record)
         app = self._app()
         if app is not None:
             slow_query.send(app, record=record)
@@ -602,6 +760,24 @@ class QueryProfiler:
                 "evictions": self.evictions,
                 "normalization": self._patterns.stats(),
                 "since": _iso(self.since),
+            }
+
+    def memory(self) -> dict[str, dict[str, int]]:
+        """Per in-memory structure: its ``entries``, its ``limit`` and its ``evictions``."""
+        self.flush_pending()
+        config = self.config
+        with self._lock:
+            return {
+                "patterns": _usage(len(self._stats), config.max_patterns, self.evictions),
+                "n_plus_one_suspects": _usage(
+                    len(self._suspects), config.max_n_plus_one_suspects, self.suspect_evictions
+                ),
+                "slow_queries": _usage(
+                    len(self._slow), config.slow_query_buffer, self.slow_evictions
+                ),
+                "request_patterns": _usage(
+                    self.request_pattern_peak, config.max_patterns, self.request_pattern_evictions
+                ),
             }
 
     def reset(self) -> None:

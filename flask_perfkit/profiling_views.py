@@ -11,7 +11,6 @@ import os
 import typing as t
 
 from flask import Response
-from flask import request
 
 from ._state import PerfKitState
 from ._state import get_state
@@ -22,23 +21,22 @@ from .health import bp
 from .health import details_allowed
 from .health import health_response
 from .health import require_admin
+from .params import int_arg
+from .params import number_arg
+from .params import single_arg
 from .report import SORT_KEYS
 from .report import build_report
 from .report import profiling_status
 from .report import top_patterns
 
+#: The most entries a listing serves.
 MAX_LIMIT = 1000
+#: The largest ``min_ms`` accepted: about 11.5 days.
+MAX_MIN_MS = 10**9
 
 
 def _limit(default: int) -> int:
-    raw = request.args.get("limit")
-    if raw is None:
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise InvalidParameter(
-            f"'limit' must be a whole number from 1 to {MAX_LIMIT}.", param="limit"
-        )
-    return int(raw)
+    return int_arg("limit", default, 1, MAX_LIMIT)
 
 
 def _state_and_status() -> tuple[PerfKitState, Status]:
@@ -66,13 +64,16 @@ def profiling() -> Response:
         return health_response({"status": status.value}, status)
     report = build_report(state.profiler, state.monitors.values())
     since = iso_time(state.profiler.since)
-    return health_response({**report, "pid": os.getpid(), "since": since}, status)
+    body = {**report, "memory": state.memory(), "pid": os.getpid(), "since": since}
+    return health_response(body, status)
 
 
 @bp.get("/profiling/queries", endpoint="profiling_queries")
 def profiling_queries() -> Response:
     """Per-pattern statistics; ``limit`` (1-1000, default 50) and ``sort``."""
-    sort = request.args.get("sort", "total")
+    sort = single_arg("sort")
+    if sort is None:
+        sort = "total"
     if sort not in SORT_KEYS:
         allowed = ", ".join(SORT_KEYS)
         raise InvalidParameter(f"'sort' must be one of {allowed}.", param="sort")
@@ -91,15 +92,7 @@ def profiling_queries() -> Response:
 def profiling_slow_queries() -> Response:
     """Recent slow executions, newest first; ``limit`` and ``min_ms``."""
     limit = _limit(50)
-    raw = request.args.get("min_ms", "0")
-    try:
-        min_ms = float(raw)
-    except ValueError:
-        min_ms = -1.0
-    if not 0 <= min_ms < 10**9:
-        raise InvalidParameter(
-            "'min_ms' must be a number of milliseconds, 0 or more.", param="min_ms"
-        )
+    min_ms = number_arg("min_ms", 0.0, 0, MAX_MIN_MS)
     _, status = _state_and_status()
     return _answer(
         status,

@@ -24,6 +24,7 @@ from hypothesis.stateful import precondition
 from hypothesis.stateful import rule
 from sqlalchemy import orm
 
+from flask_perfkit import ConfigError
 from flask_perfkit import InvalidCursor
 from flask_perfkit import PerfKit
 from flask_perfkit import paginate
@@ -617,7 +618,7 @@ def test_cursor_pages_need_a_secret_key(make_app: AppFactory) -> None:
         stmt = sa.select(Item).order_by(Item.id)
         page = paginate(stmt, page_size=2, session=db.session)
         assert page.metadata.next_cursor is None and page.metadata.has_next
-        with pytest.raises(RuntimeError, match="set SECRET_KEY"):
+        with pytest.raises(ConfigError, match="set SECRET_KEY"):
             paginate(stmt, strategy="cursor", session=db.session)
 
 

@@ -502,3 +502,32 @@ def test_pre_ping_after_a_server_side_disconnect_is_quiet_and_uncounted(
         assert summary["total_queries"] == 2
         assert summary["errors"] == 0
         assert perfkit.pool_status().checked_out == 0
+
+
+def test_a_budget_block_longer_than_one_batch_counts_every_statement(
+    make_app: AppFactory,
+) -> None:
+    app, db, perfkit = make_app("sqlite://", PERFKIT_HEALTH_SHOW_DETAILS="always")
+
+    def run(count: int) -> None:
+        with db.engine.connect() as conn:
+            for i in range(count):
+                conn.execute(sa.text("SELECT :i"), {"i": i})
+
+    @app.get("/budgeted")
+    def budgeted() -> str:
+        with perfkit.query_budget(6000):
+            run(5000)
+        return "ok"
+
+    with app.app_context():
+        with pytest.raises(QueryBudgetExceeded) as raised, perfkit.query_budget(4500):
+            run(5000)
+        assert raised.value.count == 5000
+    client = app.test_client()
+    assert client.get("/budgeted").status_code == 200
+    suspects = client.get("/health/profiling/n-plus-one").get_json()["n_plus_one"]
+    assert [(s["endpoint"], s["count"]) for s in suspects] == [
+        ("budgeted", 5000),
+        ("query_budget", 5000),
+    ]
