@@ -1,20 +1,23 @@
-"""Tiered cache decorators on the app's Flask-Caching backend.
+"""Tiered cache decorators on a Flask-Caching backend.
 
 A hit costs one backend ``get``. Values are stored in a small envelope, so a cached ``None``
 is a hit and a value someone else wrote under the key (or a corrupt one) is a miss. Backend
 failures never fail a call: the function runs uncached, the error is counted, logged at most
 once a minute per tier and signalled, and after a few failures in a row the backend is left
 alone for a short interval (a circuit breaker), so a black-holed Redis does not add its
-timeout to every request. Concurrent misses on one key compute once per process.
+timeout to every request. Concurrent misses on one key compute once per process while the
+backend answers; while it fails, calls run uncached side by side, never waiting on each
+other. A value the backend's serializer cannot store is served, counted as
+``unserializable`` and never taken for a backend failure.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import enum
 import functools
 import logging
+import pickle
 import threading
 import time
 import typing as t
@@ -26,6 +29,7 @@ from flask import has_app_context
 from flask import has_request_context
 from flask import request
 
+from . import _http_cache
 from .cache_keys import ArgumentKey
 from .cache_keys import function_name
 from .checks import summarize_error
@@ -40,6 +44,7 @@ P = t.ParamSpec("P")
 R = t.TypeVar("R")
 
 _ENVELOPE = "pk1"
+_ENVELOPE_TYPES = (tuple, list)
 #: Seconds between two log lines about one tier's backend errors.
 _LOG_INTERVAL = 60.0
 
@@ -71,6 +76,11 @@ class TierStats:
     misses: int = 0
     sets: int = 0
     errors: int = 0
+    #: Calls that ran without the cache: a view called with a method other than GET or
+    #: HEAD, or with ``Authorization`` on a page not declared shared.
+    bypass: int = 0
+    #: Values the backend's serializer could not store; they were served uncached.
+    unserializable: int = 0
     #: Seconds spent waiting on the backend.
     backend_seconds: float = 0.0
 
@@ -86,6 +96,8 @@ class TierStats:
             "misses": self.misses,
             "sets": self.sets,
             "errors": self.errors,
+            "bypass": self.bypass,
+            "unserializable": self.unserializable,
             "hit_rate": self.hit_rate,
             "backend_ms": round(self.backend_seconds * 1000, 3),
         }
@@ -119,7 +131,8 @@ class TieredCache:
         self._open_until = 0.0
         self._last_log: dict[Tier, float] = {}
         self._last_error: str | None = None
-        self._key_locks: dict[str, list[t.Any]] = {}
+        self._flights: dict[str, _Flight] = {}
+        self._unserializable_names: set[str] = set()
 
     # -- the backend, guarded --------------------------------------------------------------
 
@@ -178,7 +191,7 @@ class TieredCache:
         if self._open_until and self.circuit_open:
             with self._lock:
                 stats.misses += 1
-            return MISS
+            return _FAILED
         start = perf_counter()
         try:
             raw = self.backend.get(key)
@@ -188,7 +201,8 @@ class TieredCache:
                 stats.misses += 1
             self._failed(tier, exc)
             return _FAILED
-        hit = type(raw) is tuple and len(raw) == 2 and raw[0] == _ENVELOPE
+        # A JSON serializer gives the envelope back as a list.
+        hit = type(raw) in _ENVELOPE_TYPES and len(raw) == 2 and raw[0] == _ENVELOPE
         with self._lock:
             stats.backend_seconds += perf_counter() - start
             if hit:
@@ -200,13 +214,28 @@ class TieredCache:
         return raw[1] if hit else MISS
 
     def set(self, key: str, value: t.Any, tier: Tier = Tier.SHORT) -> bool:
-        """Store ``value`` for the tier's time to live. Never raises a backend error."""
+        """Store ``value`` for the tier's time to live. Never raises a backend error.
+
+        A value the backend's serializer cannot store is not stored: ``False`` is returned,
+        it is counted as ``unserializable`` and a warning is logged once.
+        """
+        return self.store(key, value, tier, "perfkit.cache.set")
+
+    def store(self, key: str, value: t.Any, tier: Tier, name: str) -> bool:
+        """Like :meth:`set`; the warning about an unserializable value names ``name``.
+
+        :meta private:
+        """
         if self.circuit_open:
+            return False
+        envelope = (_ENVELOPE, value)
+        if not self._serializable(envelope):
+            self._unserializable(tier, name, value)
             return False
         stats = self._stats[tier]
         start = perf_counter()
         try:
-            ok = bool(self.backend.set(key, (_ENVELOPE, value), timeout=self.timeouts[tier]))
+            ok = bool(self.backend.set(key, envelope, timeout=self.timeouts[tier]))
         except Exception as exc:
             self._failed(tier, exc)
             return False
@@ -216,6 +245,43 @@ class TieredCache:
         self._succeeded()
         return ok
 
+    def _serializable(self, envelope: tuple[str, t.Any]) -> bool:
+        # The backend's serializer decides; some log and return None instead of raising.
+        serializer = getattr(self.backend, "serializer", None)
+        dumps = getattr(serializer, "dumps", None) or pickle.dumps
+        try:
+            return dumps(envelope) is not None
+        except Exception:
+            return False
+
+    def _unserializable(self, tier: Tier, name: str, value: t.Any) -> None:
+        with self._lock:
+            self._stats[tier].unserializable += 1
+            first = name not in self._unserializable_names
+            self._unserializable_names.add(name)
+        if first:
+            logger.warning(
+                "%s returned a %s value that the %s cache backend cannot serialize; it is"
+                " served uncached. Return plain data to cache it.",
+                name,
+                type(value).__name__,
+                self.backend_name,
+            )
+
+    def count(self, tier: Tier, *, hit: bool | None) -> None:
+        """Count a hit, a miss, or (``hit=None``) a bypass of the tier.
+
+        :meta private:
+        """
+        with self._lock:
+            stats = self._stats[tier]
+            if hit is None:
+                stats.bypass += 1
+            elif hit:
+                stats.hits += 1
+            else:
+                stats.misses += 1
+
     def delete(self, key: str) -> bool:
         """Remove ``key``. Never raises a backend error."""
         try:
@@ -224,26 +290,58 @@ class TieredCache:
             self._failed(Tier.SHORT, exc)
             return False
 
-    @contextlib.contextmanager
-    def key_lock(self, key: str) -> t.Iterator[bool]:
-        """Hold this process's lock of ``key``, waiting at most ``PERFKIT_CACHE_LOCK_TIMEOUT``.
+    def compute_once(
+        self,
+        key: str,
+        tier: Tier,
+        produce: t.Callable[[], tuple[R, t.Any]],
+        resolve: t.Callable[[t.Any], t.Any],
+        name: str,
+    ) -> R:
+        """Run ``produce`` once for concurrent misses of ``key`` in this process.
 
-        Yields whether the lock was acquired.
+        ``produce`` returns the caller's result and the payload to store (:data:`MISS` for
+        none). Callers that wait get ``resolve(payload)`` of the computing caller, straight
+        from memory, or compute themselves when it is :data:`MISS`, when that computation
+        raised (the next waiter computes; only the caller whose call raised sees the
+        exception), or after ``PERFKIT_CACHE_LOCK_TIMEOUT``. The payload is stored after the
+        waiters are released, so a slow or failing backend never holds them.
+
+        :meta private:
         """
         with self._lock:
-            entry = self._key_locks.setdefault(key, [threading.Lock(), 0])
-            entry[1] += 1
-        lock: threading.Lock = entry[0]
-        acquired = lock.acquire(timeout=self.config.cache_lock_timeout)
+            flight = self._flights.get(key)
+            if flight is None:
+                flight = self._flights[key] = _Flight()
+            flight.callers += 1
         try:
-            yield acquired
-        finally:
+            acquired = flight.lock.acquire(timeout=self.config.cache_lock_timeout)
+            if acquired and flight.done:
+                flight.lock.release()
+                acquired = False
+                if flight.payload is not MISS:
+                    value = resolve(flight.payload)
+                    if value is not MISS:
+                        return t.cast(R, value)
             if acquired:
-                lock.release()
+                try:
+                    result, payload = produce()
+                except BaseException:
+                    flight.lock.release()
+                    raise
+                flight.payload = payload
+                flight.done = True
+                flight.lock.release()
+            else:
+                result, payload = produce()
+            if payload is not MISS:
+                self.store(key, payload, tier, name)
+            return result
+        finally:
             with self._lock:
-                entry[1] -= 1
-                if entry[1] == 0:
-                    self._key_locks.pop(key, None)
+                flight.callers -= 1
+                if flight.callers == 0 and self._flights.get(key) is flight:
+                    del self._flights[key]
 
     # -- keys and invalidation -------------------------------------------------------------
 
@@ -367,6 +465,18 @@ class TieredCache:
         }
 
 
+class _Flight:
+    """The computation of one key in this process, shared by the callers that wait on it."""
+
+    __slots__ = ("callers", "done", "lock", "payload")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.callers = 0
+        self.done = False
+        self.payload: t.Any = MISS
+
+
 class CachedFunction(t.Protocol[P, R]):
     """A function decorated by a tier decorator."""
 
@@ -393,6 +503,10 @@ class CachedFunction(t.Protocol[P, R]):
         ...
 
 
+def _same(value: t.Any) -> t.Any:
+    return value
+
+
 def _current_cache() -> TieredCache | None:
     if not has_app_context():
         return None
@@ -402,11 +516,13 @@ def _current_cache() -> TieredCache | None:
     return state.cache if state is not None else None
 
 
-def _view_part(wrapper: t.Callable[..., t.Any]) -> t.Any:
-    if not has_request_context():
-        return None
-    if current_app.view_functions.get(request.endpoint or "") is not wrapper:
-        return None
+def _is_view(wrapper: t.Callable[..., t.Any]) -> bool:
+    return has_request_context() and (
+        current_app.view_functions.get(request.endpoint or "") is wrapper
+    )
+
+
+def _view_part() -> t.Any:
     return [request.path, sorted(request.args.items(multi=True))]
 
 
@@ -417,8 +533,11 @@ def cached(
     unless: t.Callable[[], bool] | None = None,
     vary_on: t.Callable[[], t.Any] | None = None,
     invalidate_on: t.Iterable[type] = (),
+    shared: bool = False,
 ) -> t.Callable[[t.Callable[P, R]], CachedFunction[P, R]]:
     """Cache a function's results in a tier.
+
+    On a view, responses are cached as a shared HTTP cache would (see :doc:`/caching`).
 
     :param tier: ``"short"``, ``"medium"`` or ``"long"``.
     :param key_prefix: The name part of the keys; defaults to ``module.qualname``.
@@ -426,6 +545,8 @@ def cached(
     :param vary_on: Its return value joins the key, for example the current user's id.
     :param invalidate_on: Model classes; a commit that inserts, updates or deletes their rows
         drops this function's entries.
+    :param shared: On a view: the page is the same for everyone, so requests that carry
+        ``Authorization`` are answered from the cache too.
     """
     tier = Tier(tier)
 
@@ -434,32 +555,36 @@ def cached(
         arguments = ArgumentKey(func)
 
         def make_key(cache: TieredCache, args: tuple[t.Any, ...], kwargs: dict[str, t.Any]) -> str:
-            extra = _view_part(wrapper)
+            extra = _view_part() if _is_view(wrapper) else None
             if vary_on is not None:
                 extra = [extra, vary_on()]
             return cache.key(tier, name, arguments.digest(args, kwargs, extra))
+
+        def produce(args: tuple[t.Any, ...], kwargs: dict[str, t.Any]) -> tuple[R, t.Any]:
+            result = func(*args, **kwargs)  # type: ignore[arg-type]
+            return result, result
 
         @functools.wraps(func)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             cache = _current_cache()
             if cache is None or (unless is not None and unless()):
                 return func(*args, **kwargs)
+            if _is_view(wrapper):
+                if _http_cache.bypasses_cache(shared):
+                    cache.count(tier, hit=None)
+                    return func(*args, **kwargs)
+                view_key = make_key(cache, args, kwargs)
+                view = functools.partial(func, *args, **kwargs)
+                return t.cast(R, _http_cache.serve(cache, tier, view_key, name, view))
             key = make_key(cache, args, kwargs)
             value = cache.lookup(key, tier)
             if value is _FAILED:
                 return func(*args, **kwargs)
             if value is not MISS:
                 return t.cast(R, value)
-            with cache.key_lock(key) as locked:
-                if locked:
-                    value = cache.lookup(key, tier, count=False)
-                    if value is _FAILED:
-                        return func(*args, **kwargs)
-                    if value is not MISS:
-                        return t.cast(R, value)
-                result = func(*args, **kwargs)
-                cache.set(key, result, tier)
-                return result
+            return cache.compute_once(
+                key, tier, functools.partial(produce, args, kwargs), _same, name
+            )
 
         def make_cache_key(*args: P.args, **kwargs: P.kwargs) -> str:
             cache = _current_cache()
@@ -525,6 +650,7 @@ class _TierDecorator:
         unless: t.Callable[[], bool] | None = ...,
         vary_on: t.Callable[[], t.Any] | None = ...,
         invalidate_on: t.Iterable[type] = ...,
+        shared: bool = ...,
     ) -> _Decorate: ...
     def __call__(  # type: ignore[misc]  # accepts both forms; mypy misreads the keywords
         self,
@@ -535,6 +661,7 @@ class _TierDecorator:
         unless: t.Callable[[], bool] | None = None,
         vary_on: t.Callable[[], t.Any] | None = None,
         invalidate_on: t.Iterable[type] = (),
+        shared: bool = False,
     ) -> t.Any:
         decorator = cached(
             self.tier,
@@ -542,6 +669,7 @@ class _TierDecorator:
             unless=unless,
             vary_on=vary_on,
             invalidate_on=invalidate_on,
+            shared=shared,
         )
         return decorator if func is None else decorator(func)
 
