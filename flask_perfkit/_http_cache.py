@@ -55,7 +55,7 @@ def _variant(names: t.Iterable[str]) -> str:
 
 def _session_accessed() -> bool:
     # Read the flag without touching the session: Flask 3.1's ``session`` proxy sets it.
-    ctx = vars(request_ctx._get_current_object())
+    ctx = vars(request_ctx._get_current_object())  # type: ignore[attr-defined]
     opened = ctx.get("_session", ctx.get("session"))
     return bool(getattr(opened, "accessed", False))
 

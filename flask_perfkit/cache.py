@@ -561,7 +561,7 @@ def cached(
             return cache.key(tier, name, arguments.digest(args, kwargs, extra))
 
         def produce(args: tuple[t.Any, ...], kwargs: dict[str, t.Any]) -> tuple[R, t.Any]:
-            result = func(*args, **kwargs)  # type: ignore[arg-type]
+            result = func(*args, **kwargs)
             return result, result
 
         @functools.wraps(func)
