@@ -132,6 +132,7 @@ class TieredCache:
         self._last_log: dict[Tier, float] = {}
         self._last_error: str | None = None
         self._flights: dict[str, _Flight] = {}
+        self._heads = {tier: f"{self.prefix}{tier.value}:" for tier in Tier}
         self._unserializable_names: set[str] = set()
 
     # -- the backend, guarded --------------------------------------------------------------
@@ -347,7 +348,7 @@ class TieredCache:
 
     def key(self, tier: Tier, name: str, digest: str) -> str:
         """``<prefix><tier>:<name>:<digest>``."""
-        return f"{self.prefix}{tier.value}:{name}:{digest}"
+        return f"{self._heads[tier]}{name}:{digest}"
 
     def _keys(self, match: t.Callable[[str], bool], pattern: str) -> list[str]:
         backend = self.backend
@@ -554,8 +555,10 @@ def cached(
         name = key_prefix or function_name(func)
         arguments = ArgumentKey(func)
 
-        def make_key(cache: TieredCache, args: tuple[t.Any, ...], kwargs: dict[str, t.Any]) -> str:
-            extra = _view_part() if _is_view(wrapper) else None
+        def make_key(
+            cache: TieredCache, args: tuple[t.Any, ...], kwargs: dict[str, t.Any], view: bool
+        ) -> str:
+            extra = _view_part() if view else None
             if vary_on is not None:
                 extra = [extra, vary_on()]
             return cache.key(tier, name, arguments.digest(args, kwargs, extra))
@@ -573,10 +576,10 @@ def cached(
                 if _http_cache.bypasses_cache(shared):
                     cache.count(tier, hit=None)
                     return func(*args, **kwargs)
-                view_key = make_key(cache, args, kwargs)
+                view_key = make_key(cache, args, kwargs, True)
                 view = functools.partial(func, *args, **kwargs)
                 return t.cast(R, _http_cache.serve(cache, tier, view_key, name, view))
-            key = make_key(cache, args, kwargs)
+            key = make_key(cache, args, kwargs, False)
             value = cache.lookup(key, tier)
             if value is _FAILED:
                 return func(*args, **kwargs)
@@ -590,7 +593,7 @@ def cached(
             cache = _current_cache()
             if cache is None:
                 raise RuntimeError("Cache keys need an app context with PerfKit registered.")
-            return make_key(cache, args, kwargs)
+            return make_key(cache, args, kwargs, _is_view(wrapper))
 
         def invalidate(*args: P.args, **kwargs: P.kwargs) -> int:
             cache = _current_cache()
