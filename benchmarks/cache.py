@@ -77,7 +77,7 @@ def _bench(backend: str) -> list[str]:
         def memoize_hit() -> object:
             return memoized_lookup(7)
 
-        number = 2000 if backend == "SimpleCache" else 500
+        number = 2000 if backend == "SimpleCache" else 100
         cases = [
             Case(f"{backend}: raw get", raw_get),
             *([Case(f"{backend}: redis-py GET", client_get)] if backend == "Redis" else []),
@@ -95,7 +95,7 @@ def _bench(backend: str) -> list[str]:
                 faster_than=3.0 if backend == "SimpleCache" else 2.0,
             ),
         ]
-        results = measure(cases, number=number, repeat=15 if backend == "SimpleCache" else 31)
+        results = measure(cases, number=number, repeat=15 if backend == "SimpleCache" else 151)
         stats = perfkit.cache.stats()["short"]
         assert stats["errors"] == 0, stats
         missed = report(f"Cache hit on {backend}", results)
