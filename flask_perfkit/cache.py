@@ -202,17 +202,16 @@ class TieredCache:
                 stats.misses += 1
             self._failed(tier, exc)
             return _FAILED
-        # A JSON serializer gives the envelope back as a list.
-        hit = type(raw) in _ENVELOPE_TYPES and len(raw) == 2 and raw[0] == _ENVELOPE
+        value = _unwrap(raw)
         with self._lock:
             stats.backend_seconds += perf_counter() - start
-            if hit:
-                stats.hits += 1
-            else:
+            if value is MISS:
                 stats.misses += 1
+            else:
+                stats.hits += 1
         if self._failures:
             self._succeeded()
-        return raw[1] if hit else MISS
+        return value
 
     def set(self, key: str, value: t.Any, tier: Tier = Tier.SHORT) -> bool:
         """Store ``value`` for the tier's time to live. Never raises a backend error.
@@ -222,15 +221,19 @@ class TieredCache:
         """
         return self.store(key, value, tier, "perfkit.cache.set")
 
-    def store(self, key: str, value: t.Any, tier: Tier, name: str) -> bool:
+    def store(
+        self, key: str, value: t.Any, tier: Tier, name: str, *, checked: bool = False
+    ) -> bool:
         """Like :meth:`set`; the warning about an unserializable value names ``name``.
+
+        :param checked: The value is known to serialize.
 
         :meta private:
         """
         if self.circuit_open:
             return False
         envelope = (_ENVELOPE, value)
-        if not self._serializable(envelope):
+        if not checked and self._dump(envelope) is None:
             self._unserializable(tier, name, value)
             return False
         stats = self._stats[tier]
@@ -246,14 +249,32 @@ class TieredCache:
         self._succeeded()
         return ok
 
-    def _serializable(self, envelope: tuple[str, t.Any]) -> bool:
-        # The backend's serializer decides; some log and return None instead of raising.
-        serializer = getattr(self.backend, "serializer", None)
-        dumps = getattr(serializer, "dumps", None) or pickle.dumps
+    def _codec(self) -> tuple[t.Callable[[t.Any], t.Any], t.Callable[[t.Any], t.Any]]:
+        # The backend's serializer decides what can be stored; pickle for backends without one.
+        serializer: t.Any = getattr(self.backend, "serializer", None)
+        if callable(getattr(serializer, "dumps", None)) and callable(
+            getattr(serializer, "loads", None)
+        ):
+            return serializer.dumps, serializer.loads
+        return pickle.dumps, pickle.loads
+
+    def _dump(self, envelope: tuple[str, t.Any]) -> t.Any:
+        """The envelope as the backend's serializer writes it, or ``None`` if it cannot."""
         try:
-            return dumps(envelope) is not None
+            dumps = self._codec()[0]
         except Exception:
-            return False
+            return b""  # no backend to ask; storing reports the failure
+        try:
+            return dumps(envelope)  # some serializers log and return None instead of raising
+        except Exception:
+            return None
+
+    def _load(self, data: t.Any) -> t.Any:
+        """The payload of a serialized envelope, a fresh copy, or :data:`MISS`."""
+        try:
+            return _unwrap(self._codec()[1](data))
+        except Exception:
+            return MISS
 
     def _unserializable(self, tier: Tier, name: str, value: t.Any) -> None:
         with self._lock:
@@ -302,11 +323,13 @@ class TieredCache:
         """Run ``produce`` once for concurrent misses of ``key`` in this process.
 
         ``produce`` returns the caller's result and the payload to store (:data:`MISS` for
-        none). Callers that wait get ``resolve(payload)`` of the computing caller, straight
-        from memory, or compute themselves when it is :data:`MISS`, when that computation
-        raised (the next waiter computes; only the caller whose call raised sees the
-        exception), or after ``PERFKIT_CACHE_LOCK_TIMEOUT``. The payload is stored after the
-        waiters are released, so a slow or failing backend never holds them.
+        none). Callers that wait get ``resolve(payload)``, the payload of the computing caller
+        read back from its serialized form in memory (a copy of their own, as the backend
+        would give them), or compute themselves when there is none (nothing to store, or it
+        cannot be serialized), when that computation raised (the next waiter computes; only
+        the caller whose call raised sees the exception), or after
+        ``PERFKIT_CACHE_LOCK_TIMEOUT``. The payload is stored after the waiters are released,
+        so a slow or failing backend never holds them.
 
         :meta private:
         """
@@ -320,23 +343,29 @@ class TieredCache:
             if acquired and flight.done:
                 flight.lock.release()
                 acquired = False
-                if flight.payload is not MISS:
-                    value = resolve(flight.payload)
+                if flight.data is not None:
+                    payload = self._load(flight.data)
+                    value = MISS if payload is MISS else resolve(payload)
                     if value is not MISS:
                         return t.cast(R, value)
-            if acquired:
-                try:
-                    result, payload = produce()
-                except BaseException:
-                    flight.lock.release()
-                    raise
-                flight.payload = payload
-                flight.done = True
-                flight.lock.release()
-            else:
+            if not acquired:
                 result, payload = produce()
-            if payload is not MISS:
-                self.store(key, payload, tier, name)
+                if payload is not MISS:
+                    self.store(key, payload, tier, name)
+                return result
+            try:
+                result, payload = produce()
+                data = None if payload is MISS else self._dump((_ENVELOPE, payload))
+            except BaseException:
+                flight.lock.release()
+                raise
+            flight.data = data
+            flight.done = True
+            flight.lock.release()
+            if data is not None:
+                self.store(key, payload, tier, name, checked=True)
+            elif payload is not MISS:
+                self._unserializable(tier, name, payload)
             return result
         finally:
             with self._lock:
@@ -466,16 +495,25 @@ class TieredCache:
         }
 
 
+def _unwrap(raw: t.Any) -> t.Any:
+    """The value in a stored envelope, or :data:`MISS` for anything else."""
+    # A JSON serializer gives the envelope back as a list.
+    if type(raw) in _ENVELOPE_TYPES and len(raw) == 2 and raw[0] == _ENVELOPE:
+        return raw[1]
+    return MISS
+
+
 class _Flight:
     """The computation of one key in this process, shared by the callers that wait on it."""
 
-    __slots__ = ("callers", "done", "lock", "payload")
+    __slots__ = ("callers", "data", "done", "lock")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.callers = 0
         self.done = False
-        self.payload: t.Any = MISS
+        #: The computed payload's envelope as the backend's serializer wrote it.
+        self.data: t.Any = None
 
 
 class CachedFunction(t.Protocol[P, R]):

@@ -142,6 +142,35 @@ def test_a_healthy_backend_computes_a_cold_key_once(
     assert stats(app)["sets"] == 1 and stats(app)["errors"] == 0
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_waiters_get_a_copy_of_their_own(backend: str, apps: t.Callable[..., Flask]) -> None:
+    app = apps(backend)
+    ran: list[int] = []
+
+    @cache_short
+    def rows() -> list[dict[str, int]]:
+        ran.append(1)
+        time.sleep(0.2)
+        return [{"n": 1}]
+
+    barrier = threading.Barrier(6)
+    results: list[list[dict[str, int]]] = []
+
+    def call() -> None:
+        with app.app_context():
+            barrier.wait()
+            results.append(rows())
+
+    threads = [threading.Thread(target=call) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(ran) == 1
+    assert results == [[{"n": 1}]] * 6
+    assert len({id(result) for result in results}) == 6, "no caller shares another's object"
+
+
 # -- 2. only GET and HEAD are cached ---------------------------------------------------------
 
 
