@@ -7,7 +7,8 @@
   not stored.
 - A response is stored only when its status is cacheable by default (200, 203, 204, 300,
   301, 308, 404, 405, 410, 414, 501) and it has no ``Set-Cookie``, no ``Cache-Control``
-  ``private``, ``no-store`` or ``no-cache``, no ``Vary: *`` or ``Vary: Cookie``, and the view
+  ``private``, ``no-store``, ``no-cache`` or a zero ``s-maxage`` (or ``max-age`` without
+  one), no ``Vary: *`` or ``Vary: Cookie``, and the view
   did not touch the session (Flask then adds ``Vary: Cookie``). Streamed responses are not
   stored.
 - Other ``Vary`` headers are keyed on: one entry holds the variants of a URL, each under
@@ -82,6 +83,8 @@ def storable(response: Response) -> list[str] | None:
         return None
     control = response.cache_control
     if control.private is not None or control.no_store or control.no_cache is not None:
+        return None
+    if (control.s_maxage if control.s_maxage is not None else control.max_age) == 0:
         return None
     names = sorted({name.strip().lower() for name in response.vary if name.strip()})
     if UNCACHEABLE_VARY.intersection(names):
