@@ -103,6 +103,10 @@ def _run(source: Path, order: str) -> tuple[dict[str, str], int]:
         "-q",
         "-p",
         "perfkit_upstream",
+        # pytest-flask (PerfKit's own test dependency) pushes a request context around
+        # every test that uses an ``app`` fixture; the upstream suites expect none.
+        "-p",
+        "no:flask",
         "-o",
         "asyncio_default_fixture_loop_scope=function",
         "-o",
