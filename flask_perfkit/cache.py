@@ -186,12 +186,15 @@ class TieredCache:
     def lookup(self, key: str, tier: Tier, *, count: bool = True) -> t.Any:
         """Like :meth:`get`, but a failed backend gives a sentinel of its own.
 
+        :param count: Count the hit or miss; the time spent on the backend is always counted.
+
         :meta private:
         """
-        stats = self._stats[tier] if count else TierStats()
+        stats = self._stats[tier]
+        counted = 1 if count else 0
         if self._open_until and self.circuit_open:
             with self._lock:
-                stats.misses += 1
+                stats.misses += counted
             return _FAILED
         start = perf_counter()
         try:
@@ -199,16 +202,16 @@ class TieredCache:
         except Exception as exc:
             with self._lock:
                 stats.backend_seconds += perf_counter() - start
-                stats.misses += 1
+                stats.misses += counted
             self._failed(tier, exc)
             return _FAILED
         value = _unwrap(raw)
         with self._lock:
             stats.backend_seconds += perf_counter() - start
             if value is MISS:
-                stats.misses += 1
+                stats.misses += counted
             else:
-                stats.hits += 1
+                stats.hits += counted
         if self._failures:
             self._succeeded()
         return value

@@ -196,6 +196,7 @@ def test_other_methods_pass_through(backend: str, apps: t.Callable[..., Flask]) 
     assert client.get("/form").get_data(as_text=True) == "GET []", "GET's entry still serves"
     counts = stats(app)
     assert counts["bypass"] == 2 and counts["hits"] == 1 and counts["misses"] == 1
+    assert counts["sets"] == 1 and counts["backend_ms"] > 0
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
