@@ -32,6 +32,18 @@ test: $(VENV)/.installed-test
 test-min: .venv-min/.installed
 	.venv-min/bin/python -m pytest -p no:cacheprovider
 
+# Flask-Caching's and Flask-SQLAlchemy's own test suites, with PerfKit on every app they build
+# (tests/upstream). SQLAlchemy 2.0, where Flask-SQLAlchemy 3.1's own suite passes.
+.PHONY: test-upstream
+.venv-upstream/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-upstream
+	.venv-upstream/bin/pip install -q --upgrade pip
+	.venv-upstream/bin/pip install -q -e '.[test]' 'sqlalchemy>=2.0,<2.1' pytest-xprocess pytest-asyncio asgiref
+	touch $@
+
+test-upstream: .venv-upstream/.installed
+	.venv-upstream/bin/python -m tests.upstream
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -4,16 +4,20 @@ For each backend (SimpleCache in process, and the local Redis when it is reachab
 with Flask-Caching and PerfKit; every case reads an entry that is already cached, with the
 same argument, inside an app context:
 
-- the backend's raw ``get`` of one key (the floor: one round trip);
+- the backend's raw ``get`` of one key (the floor: one round trip and the unpickling);
+- on Redis, redis-py's own ``GET`` of that key, without unpickling;
 - ``@cache_short`` (one ``get`` per hit);
 - Flask-Caching's ``@cache.memoize`` (a version-key read, then the value).
 
-Targets: at least 3x faster than ``memoize`` on SimpleCache and 2x on Redis, and within 1.5x
-of the raw ``get`` on Redis.
+Targets: at least 3x faster than ``memoize`` on SimpleCache and 2x on Redis, and within 1.2x
+of the raw ``get`` on Redis. On SimpleCache, the hit's time minus the raw ``get`` is what
+PerfKit adds to every hit (building the key, the envelope, counting); on Redis the same work
+sits on top of a round trip.
 """
 
 from __future__ import annotations
 
+import os
 import typing as t
 
 from flask import Flask
@@ -27,7 +31,7 @@ from ._harness import listening
 from ._harness import measure
 from ._harness import report
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = os.environ.get("PERFKIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @cache_short
@@ -61,20 +65,27 @@ def _bench(backend: str) -> list[str]:
         def raw_get() -> object:
             return raw_backend.get("pkbench:raw")
 
+        client = getattr(raw_backend, "_read_client", None)
+        full_key = f"{app.config.get('CACHE_KEY_PREFIX', 'flask_cache_')}pkbench:raw"
+
+        def client_get() -> object:
+            return client.get(full_key) if client is not None else None
+
         def perfkit_hit() -> object:
             return perfkit_lookup(7)
 
         def memoize_hit() -> object:
             return memoized_lookup(7)
 
-        number = 2000 if backend == "SimpleCache" else 500
+        number = 2000 if backend == "SimpleCache" else 100
         cases = [
             Case(f"{backend}: raw get", raw_get),
+            *([Case(f"{backend}: redis-py GET", client_get)] if backend == "Redis" else []),
             Case(
                 f"{backend}: @cache_short hit",
                 perfkit_hit,
                 baseline=f"{backend}: raw get",
-                target=1.5 if backend == "Redis" else None,
+                target=1.2 if backend == "Redis" else None,
             ),
             Case(f"{backend}: Flask-Caching memoize hit", memoize_hit),
             Case(
@@ -84,7 +95,7 @@ def _bench(backend: str) -> list[str]:
                 faster_than=3.0 if backend == "SimpleCache" else 2.0,
             ),
         ]
-        results = measure(cases, number=number, repeat=15)
+        results = measure(cases, number=number, repeat=15 if backend == "SimpleCache" else 151)
         stats = perfkit.cache.stats()["short"]
         assert stats["errors"] == 0, stats
         missed = report(f"Cache hit on {backend}", results)

@@ -1,20 +1,23 @@
-"""Tiered cache decorators on the app's Flask-Caching backend.
+"""Tiered cache decorators on a Flask-Caching backend.
 
 A hit costs one backend ``get``. Values are stored in a small envelope, so a cached ``None``
 is a hit and a value someone else wrote under the key (or a corrupt one) is a miss. Backend
 failures never fail a call: the function runs uncached, the error is counted, logged at most
 once a minute per tier and signalled, and after a few failures in a row the backend is left
 alone for a short interval (a circuit breaker), so a black-holed Redis does not add its
-timeout to every request. Concurrent misses on one key compute once per process.
+timeout to every request. Concurrent misses on one key compute once per process while the
+backend answers; while it fails, calls run uncached side by side, never waiting on each
+other. A value the backend's serializer cannot store is served, counted as
+``unserializable`` and never taken for a backend failure.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import enum
 import functools
 import logging
+import pickle
 import threading
 import time
 import typing as t
@@ -27,6 +30,7 @@ from flask import has_app_context
 from flask import has_request_context
 from flask import request
 
+from . import _http_cache
 from .cache_keys import ArgumentKey
 from .cache_keys import function_name
 from .checks import summarize_error
@@ -41,6 +45,7 @@ P = t.ParamSpec("P")
 R = t.TypeVar("R")
 
 _ENVELOPE = "pk1"
+_ENVELOPE_TYPES = (tuple, list)
 #: Seconds between two log lines about one tier's backend errors.
 _LOG_INTERVAL = 60.0
 
@@ -72,6 +77,11 @@ class TierStats:
     misses: int = 0
     sets: int = 0
     errors: int = 0
+    #: Calls that ran without the cache: a view called with a method other than GET or
+    #: HEAD, or with ``Authorization`` on a page not declared shared.
+    bypass: int = 0
+    #: Values the backend's serializer could not store; they were served uncached.
+    unserializable: int = 0
     #: Seconds spent waiting on the backend.
     backend_seconds: float = 0.0
 
@@ -87,6 +97,8 @@ class TierStats:
             "misses": self.misses,
             "sets": self.sets,
             "errors": self.errors,
+            "bypass": self.bypass,
+            "unserializable": self.unserializable,
             "hit_rate": self.hit_rate,
             "backend_ms": round(self.backend_seconds * 1000, 3),
         }
@@ -120,7 +132,9 @@ class TieredCache:
         self._open_until = 0.0
         self._last_log: dict[Tier, float] = {}
         self._last_error: str | None = None
-        self._key_locks: dict[str, list[t.Any]] = {}
+        self._flights: dict[str, _Flight] = {}
+        self._heads = {tier: f"{self.prefix}{tier.value}:" for tier in Tier}
+        self._unserializable_names: set[str] = set()
 
     # -- the backend, guarded --------------------------------------------------------------
 
@@ -175,41 +189,63 @@ class TieredCache:
     def lookup(self, key: str, tier: Tier, *, count: bool = True) -> t.Any:
         """Like :meth:`get`, but a failed backend gives a sentinel of its own.
 
+        :param count: Count the hit or miss; the time spent on the backend is always counted.
+
         :meta private:
         """
-        stats = self._stats[tier] if count else TierStats()
+        stats = self._stats[tier]
+        counted = 1 if count else 0
         if self._open_until and self.circuit_open:
             with self._lock:
-                stats.misses += 1
-            return MISS
+                stats.misses += counted
+            return _FAILED
         start = perf_counter()
         try:
             raw = self.backend.get(key)
         except Exception as exc:
             with self._lock:
                 stats.backend_seconds += perf_counter() - start
-                stats.misses += 1
+                stats.misses += counted
             self._failed(tier, exc)
             return _FAILED
-        hit = type(raw) is tuple and len(raw) == 2 and raw[0] == _ENVELOPE
+        value = _unwrap(raw)
         with self._lock:
             stats.backend_seconds += perf_counter() - start
-            if hit:
-                stats.hits += 1
+            if value is MISS:
+                stats.misses += counted
             else:
-                stats.misses += 1
+                stats.hits += counted
         if self._failures:
             self._succeeded()
-        return raw[1] if hit else MISS
+        return value
 
     def set(self, key: str, value: t.Any, tier: Tier = Tier.SHORT) -> bool:
-        """Store ``value`` for the tier's time to live. Never raises a backend error."""
+        """Store ``value`` for the tier's time to live. Never raises a backend error.
+
+        A value the backend's serializer cannot store is not stored: ``False`` is returned,
+        it is counted as ``unserializable`` and a warning is logged once.
+        """
+        return self.store(key, value, tier, "perfkit.cache.set")
+
+    def store(
+        self, key: str, value: t.Any, tier: Tier, name: str, *, checked: bool = False
+    ) -> bool:
+        """Like :meth:`set`; the warning about an unserializable value names ``name``.
+
+        :param checked: The value is known to serialize.
+
+        :meta private:
+        """
         if self.circuit_open:
+            return False
+        envelope = (_ENVELOPE, value)
+        if not checked and self._dump(envelope) is None:
+            self._unserializable(tier, name, value)
             return False
         stats = self._stats[tier]
         start = perf_counter()
         try:
-            ok = bool(self.backend.set(key, (_ENVELOPE, value), timeout=self.timeouts[tier]))
+            ok = bool(self.backend.set(key, envelope, timeout=self.timeouts[tier]))
         except Exception as exc:
             self._failed(tier, exc)
             return False
@@ -219,6 +255,61 @@ class TieredCache:
         self._succeeded()
         return ok
 
+    def _codec(self) -> tuple[t.Callable[[t.Any], t.Any], t.Callable[[t.Any], t.Any]]:
+        # The backend's serializer decides what can be stored; pickle for backends without one.
+        serializer: t.Any = getattr(self.backend, "serializer", None)
+        if callable(getattr(serializer, "dumps", None)) and callable(
+            getattr(serializer, "loads", None)
+        ):
+            return serializer.dumps, serializer.loads
+        return pickle.dumps, pickle.loads
+
+    def _dump(self, envelope: tuple[str, t.Any]) -> t.Any:
+        """The envelope as the backend's serializer writes it, or ``None`` if it cannot."""
+        try:
+            dumps = self._codec()[0]
+        except Exception:
+            return b""  # no backend to ask; storing reports the failure
+        try:
+            return dumps(envelope)  # some serializers log and return None instead of raising
+        except Exception:
+            return None
+
+    def _load(self, data: t.Any) -> t.Any:
+        """The payload of a serialized envelope, a fresh copy, or :data:`MISS`."""
+        try:
+            return _unwrap(self._codec()[1](data))
+        except Exception:
+            return MISS
+
+    def _unserializable(self, tier: Tier, name: str, value: t.Any) -> None:
+        with self._lock:
+            self._stats[tier].unserializable += 1
+            first = name not in self._unserializable_names
+            self._unserializable_names.add(name)
+        if first:
+            logger.warning(
+                "%s returned a %s value that the %s cache backend cannot serialize; it is"
+                " served uncached. Return plain data to cache it.",
+                name,
+                type(value).__name__,
+                self.backend_name,
+            )
+
+    def count(self, tier: Tier, *, hit: bool | None) -> None:
+        """Count a hit, a miss, or (``hit=None``) a bypass of the tier.
+
+        :meta private:
+        """
+        with self._lock:
+            stats = self._stats[tier]
+            if hit is None:
+                stats.bypass += 1
+            elif hit:
+                stats.hits += 1
+            else:
+                stats.misses += 1
+
     def delete(self, key: str) -> bool:
         """Remove ``key``. Never raises a backend error."""
         try:
@@ -227,32 +318,72 @@ class TieredCache:
             self._failed(Tier.SHORT, exc)
             return False
 
-    @contextlib.contextmanager
-    def key_lock(self, key: str) -> t.Iterator[bool]:
-        """Hold this process's lock of ``key``, waiting at most ``PERFKIT_CACHE_LOCK_TIMEOUT``.
+    def compute_once(
+        self,
+        key: str,
+        tier: Tier,
+        produce: t.Callable[[], tuple[R, t.Any]],
+        resolve: t.Callable[[t.Any], t.Any],
+        name: str,
+    ) -> R:
+        """Run ``produce`` once for concurrent misses of ``key`` in this process.
 
-        Yields whether the lock was acquired.
+        ``produce`` returns the caller's result and the payload to store (:data:`MISS` for
+        none). Callers that wait get ``resolve(payload)``, the payload of the computing caller
+        read back from its serialized form in memory (a copy of their own, as the backend
+        would give them), or compute themselves when there is none (nothing to store, or it
+        cannot be serialized), when that computation raised (the next waiter computes; only
+        the caller whose call raised sees the exception), or after
+        ``PERFKIT_CACHE_LOCK_TIMEOUT``. The payload is stored after the waiters are released,
+        so a slow or failing backend never holds them.
+
+        :meta private:
         """
         with self._lock:
-            entry = self._key_locks.setdefault(key, [threading.Lock(), 0])
-            entry[1] += 1
-        lock: threading.Lock = entry[0]
-        acquired = lock.acquire(timeout=self.config.cache_lock_timeout)
+            flight = self._flights.get(key)
+            if flight is None:
+                flight = self._flights[key] = _Flight()
+            flight.callers += 1
         try:
-            yield acquired
+            acquired = flight.lock.acquire(timeout=self.config.cache_lock_timeout)
+            if acquired and flight.done:
+                flight.lock.release()
+                acquired = False
+                if flight.data is not None:
+                    payload = self._load(flight.data)
+                    value = MISS if payload is MISS else resolve(payload)
+                    if value is not MISS:
+                        return t.cast(R, value)
+            if not acquired:
+                result, payload = produce()
+                if payload is not MISS:
+                    self.store(key, payload, tier, name)
+                return result
+            try:
+                result, payload = produce()
+                data = None if payload is MISS else self._dump((_ENVELOPE, payload))
+            except BaseException:
+                flight.lock.release()
+                raise
+            flight.data = data
+            flight.done = True
+            flight.lock.release()
+            if data is not None:
+                self.store(key, payload, tier, name, checked=True)
+            elif payload is not MISS:
+                self._unserializable(tier, name, payload)
+            return result
         finally:
-            if acquired:
-                lock.release()
             with self._lock:
-                entry[1] -= 1
-                if entry[1] == 0:
-                    self._key_locks.pop(key, None)
+                flight.callers -= 1
+                if flight.callers == 0 and self._flights.get(key) is flight:
+                    del self._flights[key]
 
     # -- keys and invalidation -------------------------------------------------------------
 
     def key(self, tier: Tier, name: str, digest: str) -> str:
         """``<prefix><tier>:<name>:<digest>``."""
-        return f"{self.prefix}{tier.value}:{name}:{digest}"
+        return f"{self._heads[tier]}{name}:{digest}"
 
     def _keys(self, match: t.Callable[[str], bool], pattern: str) -> list[str]:
         backend = self.backend
@@ -370,6 +501,27 @@ class TieredCache:
         }
 
 
+def _unwrap(raw: t.Any) -> t.Any:
+    """The value in a stored envelope, or :data:`MISS` for anything else."""
+    # A JSON serializer gives the envelope back as a list.
+    if type(raw) in _ENVELOPE_TYPES and len(raw) == 2 and raw[0] == _ENVELOPE:
+        return raw[1]
+    return MISS
+
+
+class _Flight:
+    """The computation of one key in this process, shared by the callers that wait on it."""
+
+    __slots__ = ("callers", "data", "done", "lock")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.callers = 0
+        self.done = False
+        #: The computed payload's envelope as the backend's serializer wrote it.
+        self.data: t.Any = None
+
+
 class CachedFunction(t.Protocol[P, R]):
     """A function decorated by a tier decorator."""
 
@@ -396,6 +548,10 @@ class CachedFunction(t.Protocol[P, R]):
         ...
 
 
+def _same(value: t.Any) -> t.Any:
+    return value
+
+
 def _current_cache() -> TieredCache | None:
     if not has_app_context():
         return None
@@ -405,11 +561,13 @@ def _current_cache() -> TieredCache | None:
     return state.cache if state is not None else None
 
 
-def _view_part(wrapper: t.Callable[..., t.Any]) -> t.Any:
-    if not has_request_context():
-        return None
-    if current_app.view_functions.get(request.endpoint or "") is not wrapper:
-        return None
+def _is_view(wrapper: t.Callable[..., t.Any]) -> bool:
+    return has_request_context() and (
+        current_app.view_functions.get(request.endpoint or "") is wrapper
+    )
+
+
+def _view_part() -> t.Any:
     return [request.path, sorted(request.args.items(multi=True))]
 
 
@@ -420,8 +578,11 @@ def cached(
     unless: t.Callable[[], bool] | None = None,
     vary_on: t.Callable[[], t.Any] | None = None,
     invalidate_on: t.Iterable[type] = (),
+    shared: bool = False,
 ) -> t.Callable[[t.Callable[P, R]], CachedFunction[P, R]]:
     """Cache a function's results in a tier.
+
+    On a view, responses are cached as a shared HTTP cache would (see :doc:`/caching`).
 
     :param tier: ``"short"``, ``"medium"`` or ``"long"``.
     :param key_prefix: The name part of the keys; defaults to ``module.qualname``.
@@ -429,6 +590,8 @@ def cached(
     :param vary_on: Its return value joins the key, for example the current user's id.
     :param invalidate_on: Model classes; a commit that inserts, updates or deletes their rows
         drops this function's entries.
+    :param shared: On a view: the page is the same for everyone, so requests that carry
+        ``Authorization`` are answered from the cache too.
     """
     tier = Tier(tier)
 
@@ -436,39 +599,45 @@ def cached(
         name = key_prefix or function_name(func)
         arguments = ArgumentKey(func)
 
-        def make_key(cache: TieredCache, args: tuple[t.Any, ...], kwargs: dict[str, t.Any]) -> str:
-            extra = _view_part(wrapper)
+        def make_key(
+            cache: TieredCache, args: tuple[t.Any, ...], kwargs: dict[str, t.Any], view: bool
+        ) -> str:
+            extra = _view_part() if view else None
             if vary_on is not None:
                 extra = [extra, vary_on()]
             return cache.key(tier, name, arguments.digest(args, kwargs, extra))
+
+        def produce(args: tuple[t.Any, ...], kwargs: dict[str, t.Any]) -> tuple[R, t.Any]:
+            result = func(*args, **kwargs)
+            return result, result
 
         @functools.wraps(func)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             cache = _current_cache()
             if cache is None or (unless is not None and unless()):
                 return func(*args, **kwargs)
-            key = make_key(cache, args, kwargs)
+            if _is_view(wrapper):
+                if _http_cache.bypasses_cache(shared):
+                    cache.count(tier, hit=None)
+                    return func(*args, **kwargs)
+                view_key = make_key(cache, args, kwargs, True)
+                view = functools.partial(func, *args, **kwargs)
+                return t.cast(R, _http_cache.serve(cache, tier, view_key, name, view))
+            key = make_key(cache, args, kwargs, False)
             value = cache.lookup(key, tier)
             if value is _FAILED:
                 return func(*args, **kwargs)
             if value is not MISS:
                 return t.cast(R, value)
-            with cache.key_lock(key) as locked:
-                if locked:
-                    value = cache.lookup(key, tier, count=False)
-                    if value is _FAILED:
-                        return func(*args, **kwargs)
-                    if value is not MISS:
-                        return t.cast(R, value)
-                result = func(*args, **kwargs)
-                cache.set(key, result, tier)
-                return result
+            return cache.compute_once(
+                key, tier, functools.partial(produce, args, kwargs), _same, name
+            )
 
         def make_cache_key(*args: P.args, **kwargs: P.kwargs) -> str:
             cache = _current_cache()
             if cache is None:
                 raise RuntimeError("Cache keys need an app context with PerfKit registered.")
-            return make_key(cache, args, kwargs)
+            return make_key(cache, args, kwargs, _is_view(wrapper))
 
         def invalidate(*args: P.args, **kwargs: P.kwargs) -> int:
             cache = _current_cache()
@@ -528,6 +697,7 @@ class _TierDecorator:
         unless: t.Callable[[], bool] | None = ...,
         vary_on: t.Callable[[], t.Any] | None = ...,
         invalidate_on: t.Iterable[type] = ...,
+        shared: bool = ...,
     ) -> _Decorate: ...
     def __call__(  # type: ignore[misc]  # accepts both forms; mypy misreads the keywords
         self,
@@ -538,6 +708,7 @@ class _TierDecorator:
         unless: t.Callable[[], bool] | None = None,
         vary_on: t.Callable[[], t.Any] | None = None,
         invalidate_on: t.Iterable[type] = (),
+        shared: bool = False,
     ) -> t.Any:
         decorator = cached(
             self.tier,
@@ -545,6 +716,7 @@ class _TierDecorator:
             unless=unless,
             vary_on=vary_on,
             invalidate_on=invalidate_on,
+            shared=shared,
         )
         return decorator if func is None else decorator(func)
 

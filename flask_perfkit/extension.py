@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import typing as t
-import weakref
 from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
@@ -52,7 +51,9 @@ class PerfKit:
     :param db: The Flask-SQLAlchemy extension whose engines PerfKit configures and watches.
     :param engine: A plain SQLAlchemy engine to configure and watch instead of ``db``.
     :param cache: The Flask-Caching extension whose backend the tiered cache uses. Without
-        one, PerfKit makes one from the ``CACHE_*`` config, with ``SimpleCache`` by default.
+        one, PerfKit builds a backend of its own from the ``CACHE_*`` config (read, never
+        written), with ``SimpleCache`` by default, and leaves ``app.extensions["cache"]``
+        and the ``{% cache %}`` template tag to the app's own ``Cache``.
     :param authorize: Called with no arguments inside a request; returns whether the request
         may see health details and use admin endpoints. The ``PERFKIT_ADMIN_TOKEN`` bearer
         token is accepted as well.
@@ -115,7 +116,7 @@ class PerfKit:
             constructor.
         :param engine: A plain engine to use instead of ``db``.
         :param cache: The Flask-Caching extension; defaults to the one given to the
-            constructor, or one PerfKit creates.
+            constructor, or a backend of PerfKit's own.
         :raises RuntimeError: PerfKit is already registered on this app.
         :raises ConfigError: A ``PERFKIT_*`` value is invalid, or both ``db`` and ``engine``
             were given.
@@ -224,30 +225,11 @@ class PerfKit:
 
     @staticmethod
     def _wire_cache(app: Flask, cache: Cache | None, state: PerfKitState) -> None:
+        from ._cache_backend import backend_getter
         from .cache import TieredCache
         from .cache_views import cache_check
 
-        app.config.setdefault("CACHE_TYPE", "SimpleCache")
-        kind = str(app.config["CACHE_TYPE"]).lower()
-        if "redis" in kind or "valkey" in kind:
-            # Short timeouts, so a black-holed server cannot hold a request for long.
-            options = dict(app.config.get("CACHE_OPTIONS") or {})
-            options.setdefault("socket_timeout", state.config.cache_socket_timeout)
-            options.setdefault("socket_connect_timeout", state.config.cache_socket_timeout)
-            app.config["CACHE_OPTIONS"] = options
-        if cache is None:
-            cache = Cache()
-            cache.init_app(app)
-        # Held weakly: the state must not keep the app (or a Cache that refers to it) alive.
-        app_ref = weakref.ref(app)
-        extension_ref = weakref.ref(cache)
-
-        def backend() -> t.Any:
-            target, extension = app_ref(), extension_ref()
-            if target is None or extension is None:
-                raise RuntimeError("The app of this tiered cache no longer exists.")
-            return target.extensions["cache"][extension]
-
+        backend = backend_getter(app, cache, state.config.cache_socket_timeout)
         state.cache = TieredCache(state.config, backend, app)
         state.set_cache_check(
             HealthCheck(

@@ -156,6 +156,8 @@ class TierStatsSchema(Schema):
     misses = fields.Integer(required=True)
     sets = fields.Integer(required=True)
     errors = fields.Integer(required=True)
+    bypass = fields.Integer(required=True)
+    unserializable = fields.Integer(required=True)
     hit_rate = fields.Float(allow_none=True)
     backend_ms = fields.Float(required=True)
 

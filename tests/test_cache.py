@@ -306,7 +306,11 @@ def test_refused_redis_leaves_every_call_correct(debug: bool) -> None:
 
 def test_black_holed_redis_leaves_every_call_correct_and_fast(black_hole: int) -> None:
     app = make_cache_app("redis", CACHE_REDIS_URL=f"redis://127.0.0.1:{black_hole}/0")
-    assert app.config["CACHE_OPTIONS"]["socket_timeout"] == 0.25
+    written = {key for key in app.config if key.startswith("CACHE_")}
+    assert written == {"CACHE_TYPE", "CACHE_REDIS_URL"}
+    with app.app_context():
+        pool = perfkit_of(app).cache.backend._write_client.connection_pool
+    assert pool.connection_kwargs["socket_timeout"] == 0.25
     _assert_degrades(app, budget=0.25 + 0.25)
 
 
@@ -443,3 +447,34 @@ def test_backend_errors_are_logged_at_most_once_a_minute(
     lines = [r for r in caplog.records if "cache backend failed" in r.getMessage()]
     assert len(lines) == 1
     assert "connection refused" in lines[0].getMessage()
+
+
+def test_remembered_digests_keep_types_and_values_apart(cache_app: Flask) -> None:
+    from flask_perfkit import cache_keys
+
+    @cache_short
+    def echo(a: t.Any, b: t.Any = None) -> t.Any:
+        return [a, b]
+
+    cases: list[tuple[tuple[t.Any, ...], dict[str, t.Any]]] = [
+        ((1,), {}),
+        ((True,), {}),
+        (("1",), {}),
+        ((b"1",), {}),
+        ((None,), {}),
+        ((1,), {"b": 1}),
+        ((1,), {"b": True}),
+        ((), {"a": 1, "b": "x"}),
+        (("x" * 300,), {}),
+        (("x" * 301,), {}),
+    ]
+    keys = [echo.make_cache_key(*args, **kwargs) for args, kwargs in cases]
+    again = [echo.make_cache_key(*args, **kwargs) for args, kwargs in cases]
+    assert keys == again
+    assert len(set(keys)) == len(cases)
+    assert echo.make_cache_key(1) == echo.make_cache_key(a=1) == echo.make_cache_key(1, None)
+    for args, kwargs in cases:
+        assert echo(*args, **kwargs) == echo.uncached(*args, **kwargs)
+    for i in range(cache_keys.MEMO_SIZE + 10):
+        echo.make_cache_key(i)
+    assert echo.make_cache_key(True) == keys[1]

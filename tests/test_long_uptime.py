@@ -11,6 +11,7 @@ import weakref
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask_caching import Cache
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import orm
 
@@ -155,6 +156,10 @@ def _create_app(uri: str, mode: str, shared: sa.Engine) -> Flask:
     elif mode == "after":
         db.init_app(app)
         perfkit.init_app(app, db=db)
+    elif mode == "cache":
+        # The app's own Cache, made with the app, refers to it.
+        perfkit.init_app(app, db=db, cache=Cache(app, config={"CACHE_TYPE": "SimpleCache"}))
+        db.init_app(app)
     else:
         perfkit.init_app(app, db=db)
         db.init_app(app)
@@ -201,7 +206,7 @@ def _use(app: Flask, profiled: bool) -> None:
     assert client.post("/health/cache/clear", headers=headers).status_code == 200
 
 
-@pytest.mark.parametrize("mode", ["before", "after", "engine"])
+@pytest.mark.parametrize("mode", ["before", "after", "engine", "cache"])
 def test_apps_made_by_a_factory_are_freed(tmp_path: t.Any, mode: str) -> None:
     uri = f"sqlite:///{tmp_path / 'factory.db'}"
     shared = sa.create_engine(uri)

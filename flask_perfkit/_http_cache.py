@@ -1,0 +1,148 @@
+"""Caching a view's responses the way a shared HTTP cache does (RFC 9111).
+
+- Only ``GET`` and ``HEAD`` are answered from the cache; ``HEAD`` shares ``GET``'s entry.
+  Other methods run the view and are counted as ``bypass``.
+- A request with ``Authorization`` is answered from the cache only when the decorator says
+  the page is shared (``shared=True``); otherwise it runs the view, and its response is
+  not stored.
+- A response is stored only when its status is cacheable by default (200, 203, 204, 300,
+  301, 308, 404, 405, 410, 414, 501) and it has no ``Set-Cookie``, no ``Cache-Control``
+  ``private``, ``no-store``, ``no-cache`` or a zero ``s-maxage`` (or ``max-age`` without
+  one), no ``Vary: *`` or ``Vary: Cookie``, and the view
+  did not touch the session (Flask then adds ``Vary: Cookie``). Streamed responses are not
+  stored.
+- Other ``Vary`` headers are keyed on: one entry holds the variants of a URL, each under
+  the values the request had for the named headers, so a hit is still one backend read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import typing as t
+
+from flask import Response
+from flask import current_app
+from flask import request
+from flask.globals import request_ctx
+
+if t.TYPE_CHECKING:
+    from .cache import Tier
+    from .cache import TieredCache
+
+#: Methods answered from the cache.
+CACHED_METHODS = frozenset({"GET", "HEAD"})
+#: Statuses a shared cache may store without explicit freshness (RFC 9110, 15.1).
+CACHEABLE_STATUSES = frozenset({200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501})
+#: Request headers whose variation a response may not be cached under.
+UNCACHEABLE_VARY = frozenset({"*", "cookie"})
+#: Variants of one URL kept in its entry; the oldest go first.
+MAX_VARIANTS = 16
+
+_VARY = "vary"
+_VARIANTS = "variants"
+
+
+def bypasses_cache(shared: bool) -> bool:
+    """Whether the current request must run the view without the cache."""
+    if request.method not in CACHED_METHODS:
+        return True
+    return not shared and "Authorization" in request.headers
+
+
+def _variant(names: t.Iterable[str]) -> str:
+    text = "\n".join(f"{name}:{request.headers.get(name, '')}" for name in names)
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def _session_accessed() -> bool:
+    # Read the flag without touching the session: Flask 3.1's ``session`` proxy sets it.
+    ctx = vars(request_ctx._get_current_object())  # type: ignore[attr-defined]
+    opened = ctx.get("_session", ctx.get("session"))
+    return bool(getattr(opened, "accessed", False))
+
+
+def response_from(entry: t.Any) -> Response | None:
+    """The response an entry holds for the current request, or ``None``."""
+    try:
+        variant = entry[_VARIANTS].get(_variant(entry[_VARY]))
+        if variant is None:
+            return None
+        status, headers, body = variant
+        return Response(body.encode("latin-1"), status=int(status), headers=list(headers))
+    except (TypeError, KeyError, ValueError, AttributeError, UnicodeError):
+        return None
+
+
+def storable(response: Response) -> list[str] | None:
+    """The lowercased ``Vary`` names to key the response on, or ``None`` if not storable."""
+    if response.status_code not in CACHEABLE_STATUSES:
+        return None
+    if response.is_streamed or response.direct_passthrough:
+        return None
+    if "Set-Cookie" in response.headers or _session_accessed():
+        return None
+    control = response.cache_control
+    if control.private is not None or control.no_store or control.no_cache is not None:
+        return None
+    if (control.s_maxage if control.s_maxage is not None else control.max_age) == 0:
+        return None
+    names = sorted({name.strip().lower() for name in response.vary if name.strip()})
+    if UNCACHEABLE_VARY.intersection(names):
+        return None
+    return names
+
+
+def entry_for(response: Response, previous: t.Any) -> t.Any:
+    """The entry storing ``response`` beside the variants of ``previous`` that still apply."""
+    names = storable(response)
+    if names is None:
+        return None
+    body = response.get_data().decode("latin-1")
+    headers = [[key, value] for key, value in response.headers.items()]
+    variants: dict[str, t.Any] = {}
+    try:
+        if list(previous[_VARY]) == names:
+            variants.update(previous[_VARIANTS])
+    except (TypeError, KeyError, ValueError, AttributeError):
+        pass
+    key = _variant(names)
+    variants.pop(key, None)
+    variants[key] = [response.status_code, headers, body]
+    while len(variants) > MAX_VARIANTS:
+        del variants[next(iter(variants))]
+    return {_VARY: names, _VARIANTS: variants}
+
+
+def serve(
+    cache: TieredCache,
+    tier: Tier,
+    key: str,
+    name: str,
+    view: t.Callable[[], t.Any],
+) -> t.Any:
+    """Answer the current request from the cache, or run ``view`` and store its response."""
+    from .cache import _FAILED
+    from .cache import MISS
+
+    entry = cache.lookup(key, tier, count=False)
+    if entry is _FAILED:
+        cache.count(tier, hit=False)
+        return view()
+    if entry is not MISS:
+        cached = response_from(entry)
+        if cached is not None:
+            cache.count(tier, hit=True)
+            return cached
+    cache.count(tier, hit=False)
+    previous = entry
+
+    def produce() -> tuple[Response, t.Any]:
+        response = current_app.make_response(view())
+        stored = entry_for(response, previous)
+        return response, MISS if stored is None else stored
+
+    def resolve(shared_entry: t.Any) -> t.Any:
+        found = response_from(shared_entry)
+        return MISS if found is None else found
+
+    return cache.compute_once(key, tier, produce, resolve, name)
