@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["health", "profiler", "cache", "pagination"]
+BENCHMARKS = ["health", "profiler", "cache", "pagination", "init"]
 
 
 def main(argv: list[str]) -> int:

@@ -177,9 +177,10 @@ class PerfKit:
         if cfg.health_url_prefix is not None:
             from . import cache_views  # noqa: F401  (adds its routes to the blueprint)
             from . import profiling_views  # noqa: F401
+            from ._routing import register_blueprint
             from .health import bp
 
-            app.register_blueprint(bp, url_prefix=cfg.health_url_prefix)
+            register_blueprint(app, bp, url_prefix=cfg.health_url_prefix)
 
     def _wire_db(self, app: Flask, db: SQLAlchemy, state: PerfKitState) -> None:
         wanted = state.config.engine_options()
@@ -227,7 +228,7 @@ class PerfKit:
             options.setdefault("socket_connect_timeout", state.config.cache_socket_timeout)
             app.config["CACHE_OPTIONS"] = options
         if cache is None:
-            cache = Cache()
+            cache = Cache(with_jinja2_ext=False)
             cache.init_app(app)
         extension = cache
 
