@@ -14,6 +14,7 @@ of the raw ``get`` on Redis.
 
 from __future__ import annotations
 
+import os
 import typing as t
 
 from flask import Flask
@@ -27,7 +28,7 @@ from ._harness import listening
 from ._harness import measure
 from ._harness import report
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = os.environ.get("PERFKIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @cache_short
