@@ -17,6 +17,7 @@ from .config import PerfKitConfig
 from .config import ShowDetails
 from .errors import APIError
 from .errors import ConfigError
+from .errors import ConfigWarning
 from .errors import DatabaseUnavailable
 from .errors import InvalidCursor
 from .errors import InvalidParameter
@@ -40,6 +41,7 @@ __all__ = [
     "CheckResult",
     "ConfigError",
     "ConfigKey",
+    "ConfigWarning",
     "DatabaseUnavailable",
     "HealthCheck",
     "InvalidCursor",

@@ -7,6 +7,7 @@ import datetime
 import threading
 import time
 import typing as t
+import warnings
 import weakref
 
 import sqlalchemy as sa
@@ -18,6 +19,8 @@ from .checks import CheckRunner
 from .checks import HealthCheck
 from .config import CheckOverride
 from .config import PerfKitConfig
+from .config import nearest
+from .errors import ConfigWarning
 from .errors import NotInitializedError
 from .metrics import SnapshotWriter
 from .pool import EngineMonitor
@@ -50,6 +53,7 @@ class PerfKitState:
         #: results they were made of.
         self.body_memo: dict[tuple[int, bool], tuple[t.Any, tuple[t.Any, ...], t.Any, bytes]] = {}
         self._builtin_checks: dict[str, tuple[HealthCheck, HealthCheck]] = {}
+        self._warned_overrides: set[str] = set()
         self._lock = threading.Lock()
         self._checkout_timeouts = 0
         app_ref = weakref.ref(app)
@@ -138,12 +142,31 @@ class PerfKitState:
             checks = {check.name: check for check in builtin}
             checks.update(self.extra_checks)
             overrides = self.config.health_checks
+            self._warn_unknown_overrides(checks)
             every = [
                 _override(check, overrides[check.name]) if check.name in overrides else check
                 for check in checks.values()
             ]
             memo = self._checks_memo = (every, [check for check in every if check.readiness])
         return memo
+
+    def _warn_unknown_overrides(self, checks: t.Collection[str]) -> None:
+        """Warn once about each ``PERFKIT_HEALTH_CHECKS`` name that matches no check.
+
+        Checks can be added after ``init_app``, so names are compared when the checks are
+        first assembled (the first health request or ``flask perfkit check``), and again
+        when checks are added, never at ``init_app``.
+        """
+        for name in self.config.health_checks.keys() - checks - self._warned_overrides:
+            self._warned_overrides.add(name)
+            guess = nearest(name, checks)
+            hint = f" Did you mean {guess!r}?" if guess else ""
+            warnings.warn(
+                f"PERFKIT_HEALTH_CHECKS[{name!r}] matches no health check and is ignored;"
+                f" the checks are {', '.join(map(repr, sorted(checks)))}.{hint}",
+                ConfigWarning,
+                stacklevel=2,
+            )
 
     def count_checkout_timeout(self) -> None:
         """Count a request that waited out the pool timeout."""

@@ -25,6 +25,11 @@ class ConfigError(PerfKitError, ValueError):
     """
 
 
+class ConfigWarning(UserWarning):
+    """A ``PERFKIT_*`` key or a ``PERFKIT_HEALTH_CHECKS`` entry that PerfKit does not use,
+    most likely a misspelling. The message names the nearest known name."""
+
+
 class NotInitializedError(PerfKitError, RuntimeError):
     """The current app is not registered with a :class:`.PerfKit` instance."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import typing as t
+import warnings
 from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ from .checks import CheckFunction
 from .checks import HealthCheck
 from .config import BudgetAction
 from .errors import ConfigError
+from .errors import ConfigWarning
 from .errors import DatabaseUnavailable
 from .metrics import multiprocess_dir as metrics_multiprocess_dir
 from .pool import PoolStatus
@@ -130,6 +132,8 @@ class PerfKit:
 
         _config.apply_defaults(app.config)
         cfg = _config.resolve(app.config)
+        for message in _config.unknown_keys(app.config):
+            warnings.warn(message, ConfigWarning, stacklevel=2)
         if (
             cfg.health_show_details is _config.ShowDetails.ALWAYS
             and not app.debug
