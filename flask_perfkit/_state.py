@@ -185,8 +185,11 @@ class PerfKitState:
 
 
 def iso_time(timestamp: float) -> str:
-    """``timestamp`` as an ISO 8601 UTC time, to the second."""
-    return datetime.datetime.fromtimestamp(timestamp, datetime.UTC).isoformat(timespec="seconds")
+    """``timestamp`` as an ISO 8601 UTC time to the millisecond, the one format of every time
+    PerfKit serves: ``2026-01-31T12:00:00.000+00:00``."""
+    return datetime.datetime.fromtimestamp(timestamp, datetime.UTC).isoformat(
+        timespec="milliseconds"
+    )
 
 
 def _override(check: HealthCheck, override: CheckOverride) -> HealthCheck:
