@@ -263,6 +263,24 @@ def _codec() -> CursorCodec:
     return codec
 
 
+def _refuse_foreign_position(strategy: Strategy, page: t.Any, cursor: t.Any) -> None:
+    """A page number on a cursor list, or a cursor on a numbered list, is a 400 naming it,
+    rather than being ignored. ``auto`` takes both, and a cursor wins over a page number. An
+    empty value counts as absent."""
+    if strategy == "cursor" and page not in (None, ""):
+        raise PaginationError(
+            "This list is read by cursor, not by page number: leave out 'page' and follow"
+            " next_cursor.",
+            param="page",
+        )
+    if strategy == "offset" and cursor not in (None, ""):
+        raise PaginationError(
+            "This list is read by page number, not by cursor: leave out 'cursor' and ask for"
+            " the next 'page'.",
+            param="cursor",
+        )
+
+
 def paginate(
     query: AnySelect | orm.Query[t.Any],
     *,
@@ -315,8 +333,8 @@ def paginate(
         args = request.args
         page = args.get("page") if page is None else page
         page_size = args.get("page_size") if page_size is None else page_size
-        if strategy != "offset" and cursor is None:
-            cursor = args.get("cursor")
+        cursor = args.get("cursor") if cursor is None else cursor
+    _refuse_foreign_position(strategy, page, cursor)
     size = _int_arg(
         "page_size",
         config.page_size if page_size is None else page_size,
