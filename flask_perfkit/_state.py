@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import logging
 import threading
 import time
 import typing as t
-import warnings
 import weakref
 
 import sqlalchemy as sa
@@ -20,12 +20,13 @@ from .checks import HealthCheck
 from .config import CheckOverride
 from .config import PerfKitConfig
 from .config import nearest
-from .errors import ConfigWarning
 from .errors import NotInitializedError
 from .metrics import SnapshotWriter
 from .pool import EngineMonitor
 from .profiler import QueryProfiler
 from .report import profiling_check
+
+logger = logging.getLogger("flask_perfkit")
 
 if t.TYPE_CHECKING:
     from .cache import TieredCache
@@ -151,21 +152,22 @@ class PerfKitState:
         return memo
 
     def _warn_unknown_overrides(self, checks: t.Collection[str]) -> None:
-        """Warn once about each ``PERFKIT_HEALTH_CHECKS`` name that matches no check.
+        """Log once about each ``PERFKIT_HEALTH_CHECKS`` name that matches no check.
 
         Checks can be added after ``init_app``, so names are compared when the checks are
         first assembled (the first health request or ``flask perfkit check``), and again
-        when checks are added, never at ``init_app``.
+        when checks are added. This happens while serving, so it is logged: a warning filter
+        turned into an error must not fail a probe.
         """
-        for name in self.config.health_checks.keys() - checks - self._warned_overrides:
+        for name in sorted(self.config.health_checks.keys() - checks - self._warned_overrides):
             self._warned_overrides.add(name)
             guess = nearest(name, checks)
-            hint = f" Did you mean {guess!r}?" if guess else ""
-            warnings.warn(
-                f"PERFKIT_HEALTH_CHECKS[{name!r}] matches no health check and is ignored;"
-                f" the checks are {', '.join(map(repr, sorted(checks)))}.{hint}",
-                ConfigWarning,
-                stacklevel=2,
+            logger.warning(
+                "PERFKIT_HEALTH_CHECKS[%r] matches no health check and is ignored; the checks"
+                " are %s.%s",
+                name,
+                ", ".join(map(repr, sorted(checks))),
+                f" Did you mean {guess!r}?" if guess else "",
             )
 
     def count_checkout_timeout(self) -> None:

@@ -110,9 +110,13 @@ def _remote(url: str, token: str | None) -> Instance:
     path already ends with it. A user name and password in the URL are sent as HTTP basic
     authentication when there is no token, and never printed.
     """
+    url = url.strip()
+    if "://" not in url and not url.startswith("//"):
+        # host:port, as people type it.
+        url = f"http://{url}"
     shown = redact_url(url)
     try:
-        parts = urllib.parse.urlsplit(url.strip())
+        parts = urllib.parse.urlsplit(url)
         parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
     except ValueError:
         raise click.ClickException(f"The URL {shown!r} is not valid.") from None

@@ -26,8 +26,8 @@ class ConfigError(PerfKitError, ValueError):
 
 
 class ConfigWarning(UserWarning):
-    """A ``PERFKIT_*`` key or a ``PERFKIT_HEALTH_CHECKS`` entry that PerfKit does not use,
-    most likely a misspelling. The message names the nearest known name."""
+    """A ``PERFKIT_*`` key that PerfKit does not read, most likely a misspelling, found in
+    :meth:`.PerfKit.init_app`. The message names the nearest known key."""
 
 
 class NotInitializedError(PerfKitError, RuntimeError):

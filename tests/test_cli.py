@@ -225,6 +225,14 @@ def test_url_with_or_without_the_health_prefix(
     assert "Top patterns by total time" in result.output
 
 
+def test_host_and_port_alone_mean_http(served: tuple[Flask, SQLAlchemy, str]) -> None:
+    app, _, url = served
+    result = app.test_cli_runner().invoke(
+        args=["perfkit", "check", "--url", url.removeprefix("http://")]
+    )
+    assert result.exit_code == 0, result.output
+
+
 def test_perfkit_url_is_the_default_and_url_wins(served: tuple[Flask, SQLAlchemy, str]) -> None:
     app, _, url = served
     runner = app.test_cli_runner()
@@ -271,7 +279,7 @@ def test_passwords_in_the_url_are_never_printed(make_app: AppFactory) -> None:
         assert result.exit_code == 1
         assert f"Could not reach http://127.0.0.1:{port}/health" in result.output
         assert "S3cret" not in result.output and "admin" not in result.output
-    for bad in ("ftp://u:S3cretpw@host/", "http://u:S3cretpw@host:port/", "u:S3cretpw@host"):
+    for bad in ("ftp://u:S3cretpw@host/", "http://u:S3cretpw@host:port/", "http://u:S3cretpw@/"):
         result = runner.invoke(args=["perfkit", "report", "--url", bad])
         assert result.exit_code == 1
         assert "S3cret" not in result.output and "Traceback" not in result.output
