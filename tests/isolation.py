@@ -103,13 +103,17 @@ def drop_database(url: sa.URL) -> None:
 
 
 def delete_keys(redis_url: str, prefix: str) -> int:
-    """Delete the Redis keys that start with ``prefix``; returns how many."""
+    """Delete the Redis keys that hold ``prefix``; returns how many.
+
+    Flask-Caching puts its own prefix in front of PerfKit's, so ``prefix`` is looked for
+    anywhere in the key.
+    """
     import redis
 
     client = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
     deleted = 0
     try:
-        pattern = "".join(f"\\{c}" if c in "*?[]\\" else c for c in prefix) + "*"
+        pattern = "*" + "".join(f"\\{c}" if c in "*?[]\\" else c for c in prefix) + "*"
         for key in client.scan_iter(match=pattern, count=500):
             deleted += int(client.delete(key))
     finally:
