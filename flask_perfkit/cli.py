@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 import typing as t
 import urllib.error
@@ -70,6 +71,36 @@ class Instance(t.NamedTuple):
     secrets: tuple[str, ...]
 
 
+_BODY_LIMIT = 64 * 1024 * 1024
+
+
+class _SameOriginAuthorization(urllib.request.HTTPRedirectHandler):
+    """Follow redirects, but send the ``Authorization`` header only to the origin it was
+    meant for, so a redirect elsewhere never receives the token or password."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: t.IO[bytes],
+        code: int,
+        msg: str,
+        headers: t.Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and _origin(new.full_url) != _origin(req.full_url):
+            new.remove_header("Authorization")
+        return new
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port
+
+
+_opener = urllib.request.build_opener(_SameOriginAuthorization)
+
+
 def _fetch(
     instance: Instance,
     path: str,
@@ -84,8 +115,11 @@ def _fetch(
         headers["Authorization"] = instance.authorization
     req = urllib.request.Request(url, headers=headers, method=method)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as response:
-            return t.cast(dict[str, t.Any], json.load(response))
+        with _opener.open(req, timeout=timeout) as response:
+            body = response.read(_BODY_LIMIT + 1)
+        if len(body) > _BODY_LIMIT:
+            raise click.ClickException(f"{url} answered with more than {_BODY_LIMIT} bytes.")
+        return t.cast(dict[str, t.Any], json.loads(body))
     except urllib.error.HTTPError as error:
         with error:
             if error.code in accept_status:
@@ -210,6 +244,12 @@ def format_report(report: t.Mapping[str, t.Any]) -> str:
     return "\n".join(lines)
 
 
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value):
+        raise click.BadParameter("must be a number of seconds.")
+    return value
+
+
 _URL_HELP = (
     " The app's root URL or its health prefix's URL (http://127.0.0.1:5101 or"
     " http://127.0.0.1:5101/health). Defaults to PERFKIT_URL."
@@ -226,7 +266,14 @@ _URL_HELP = (
 )
 @_token_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--timeout", default=5.0, show_default=True, help="Seconds to wait.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0, 3600, min_open=True),
+    callback=_finite,
+    default=5.0,
+    show_default=True,
+    help="Seconds to wait.",
+)
 def report_command(url: str, token: str | None, as_json: bool, timeout: float) -> None:
     """Print the query profiling report of a running instance."""
     report = _fetch(_remote(url, token), "/profiling", timeout)
@@ -262,7 +309,14 @@ def format_checks(body: t.Mapping[str, t.Any]) -> str:
 )
 @_token_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option("--timeout", default=5.0, show_default=True, help="Seconds to wait with --url.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0, 3600, min_open=True),
+    callback=_finite,
+    default=5.0,
+    show_default=True,
+    help="Seconds to wait with --url.",
+)
 def check_command(url: str | None, token: str | None, as_json: bool, timeout: float) -> None:
     """Run the readiness checks and exit 1 if they fail, 0 for pass or warn.
 
@@ -292,7 +346,14 @@ def check_command(url: str | None, token: str | None, as_json: bool, timeout: fl
     help="Reset a running instance (the process that answers) instead of this one." + _URL_HELP,
 )
 @_token_option
-@click.option("--timeout", default=5.0, show_default=True, help="Seconds to wait with --url.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0, 3600, min_open=True),
+    callback=_finite,
+    default=5.0,
+    show_default=True,
+    help="Seconds to wait with --url.",
+)
 def reset_command(url: str | None, token: str | None, timeout: float) -> None:
     """Forget query statistics and cache counts, and drop PerfKit's cache entries.
 

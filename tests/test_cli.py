@@ -362,3 +362,47 @@ def test_report_columns_stay_apart_with_long_endpoint_names() -> None:
     slow = lines[lines.index("Recent slow queries") + 1 :][:3]
     assert len({row.index("query") if "query" in row else row.index("SELECT") for row in slow}) == 1
     assert slow[1].split()[1] == "-"
+
+
+def test_redirects_elsewhere_never_receive_the_token(
+    make_app: AppFactory, served: tuple[Flask, SQLAlchemy, str]
+) -> None:
+    from flask import redirect
+    from flask import request
+
+    target, target_url = served[0], served[2]
+    seen: list[str | None] = []
+
+    @target.before_request
+    def record() -> None:
+        seen.append(request.headers.get("Authorization"))
+
+    front, _, _ = make_app(PERFKIT_ADMIN_TOKEN=TOKEN)
+
+    @front.before_request
+    def moved() -> t.Any:
+        if request.path == "/health/ready":
+            return redirect(f"{target_url}/health/ready", 307)
+        if request.path == "/health/profiling":
+            return redirect("/health/moved-here", 307)
+        if request.path == "/health/moved-here":
+            seen.append(request.headers.get("Authorization"))
+            return {"error": "no", "message": "seen"}, 403
+        return None
+
+    with serving(front) as front_url:
+        runner = front.test_cli_runner()
+        result = runner.invoke(args=["perfkit", "check", "--url", front_url])
+        assert result.exit_code == 0, result.output
+        result = runner.invoke(args=["perfkit", "report", "--url", front_url])
+        assert "answered HTTP 403: seen" in result.output
+    assert seen == [None, f"Bearer {TOKEN}"]
+
+
+def test_a_timeout_must_be_positive(make_app: AppFactory) -> None:
+    app, _, _ = make_app()
+    for value in ("0", "-1", "nan", "x"):
+        result = app.test_cli_runner().invoke(
+            args=["perfkit", "report", "--url", "http://127.0.0.1:1", "--timeout", value]
+        )
+        assert result.exit_code == 2 and "--timeout" in result.output
