@@ -250,6 +250,17 @@ def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
     return value
 
 
+def _timeout_option(help_text: str) -> t.Callable[[t.Callable[..., t.Any]], t.Callable[..., t.Any]]:
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(0, 3600, min_open=True),
+        callback=_finite,
+        default=5.0,
+        show_default=True,
+        help=help_text,
+    )
+
+
 _URL_HELP = (
     " The app's root URL or its health prefix's URL (http://127.0.0.1:5101 or"
     " http://127.0.0.1:5101/health). Defaults to PERFKIT_URL."
@@ -266,14 +277,7 @@ _URL_HELP = (
 )
 @_token_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option(
-    "--timeout",
-    type=click.FloatRange(0, 3600, min_open=True),
-    callback=_finite,
-    default=5.0,
-    show_default=True,
-    help="Seconds to wait.",
-)
+@_timeout_option("Seconds to wait.")
 def report_command(url: str, token: str | None, as_json: bool, timeout: float) -> None:
     """Print the query profiling report of a running instance."""
     report = _fetch(_remote(url, token), "/profiling", timeout)
@@ -309,14 +313,7 @@ def format_checks(body: t.Mapping[str, t.Any]) -> str:
 )
 @_token_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option(
-    "--timeout",
-    type=click.FloatRange(0, 3600, min_open=True),
-    callback=_finite,
-    default=5.0,
-    show_default=True,
-    help="Seconds to wait with --url.",
-)
+@_timeout_option("Seconds to wait with --url.")
 def check_command(url: str | None, token: str | None, as_json: bool, timeout: float) -> None:
     """Run the readiness checks and exit 1 if they fail, 0 for pass or warn.
 
@@ -346,14 +343,7 @@ def check_command(url: str | None, token: str | None, as_json: bool, timeout: fl
     help="Reset a running instance (the process that answers) instead of this one." + _URL_HELP,
 )
 @_token_option
-@click.option(
-    "--timeout",
-    type=click.FloatRange(0, 3600, min_open=True),
-    callback=_finite,
-    default=5.0,
-    show_default=True,
-    help="Seconds to wait with --url.",
-)
+@_timeout_option("Seconds to wait with --url.")
 def reset_command(url: str | None, token: str | None, timeout: float) -> None:
     """Forget query statistics and cache counts, and drop PerfKit's cache entries.
 
