@@ -316,8 +316,9 @@ def paginate(
         :data:`.PERFKIT_MAX_OFFSET` rows and reports ``None`` beyond that.
     :param session: The session to run the query in. Defaults to the legacy query's session,
         then to the session of the Flask-SQLAlchemy extension given to :class:`.PerfKit`.
-    :raises PaginationError: A bad ``page`` or ``page_size``, or an offset deeper than
-        :data:`.PERFKIT_MAX_OFFSET`.
+    :raises PaginationError: A bad ``page`` or ``page_size``, an offset deeper than
+        :data:`.PERFKIT_MAX_OFFSET`, a ``page`` with ``strategy="cursor"`` or a ``cursor``
+        with ``strategy="offset"``.
     :raises InvalidCursor: A cursor that this app did not make for this ordering.
     :raises RuntimeError: A cursor page is asked for and ``SECRET_KEY`` is not set.
     """

@@ -1,3 +1,5 @@
+"""What registering PerfKit adds to an app: shared health routes, and nothing of the app's own."""
+
 from __future__ import annotations
 
 from flask import Flask
@@ -63,3 +65,9 @@ def test_the_apps_rule_class_is_kept_and_used() -> None:
 
     assert type(app.url_map._rules_by_endpoint["mine"][0]) is MyRule
     assert app.test_client().get("/health/ready").status_code == 200
+
+
+def test_perfkits_own_cache_leaves_the_templates_alone() -> None:
+    app = Flask(__name__)
+    PerfKit(app)
+    assert not any("cache" in name.lower() for name in app.jinja_env.extensions)
