@@ -10,7 +10,16 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["health", "profiler", "cache", "pagination", "normalize", "breaker", "memory"]
+BENCHMARKS = [
+    "health",
+    "profiler",
+    "cache",
+    "pagination",
+    "normalize",
+    "breaker",
+    "memory",
+    "init",
+]
 
 
 def main(argv: list[str]) -> int:

@@ -15,8 +15,10 @@ Every case fetches 21 rows, so it knows whether a next page exists. Targets: the
 within 2x of page 2 and within 1.5x of the raw keyset query, at least 100x faster than
 OFFSET at that depth, and faster than sqlakeyset.
 
-The tables are built on the first run and kept (``.bench/pagination.sqlite``, and the table
-``perfkit_bench_posts`` in PostgreSQL's ``test`` database); ``make clean`` removes the file.
+The SQLite table is built on the first run and kept in ``.bench/pagination.sqlite``, which
+``make clean`` removes. The PostgreSQL table (about 108 MB) is built in a database of the run's
+own, named after the database of ``PERFKIT_TEST_POSTGRES_URL`` (``test`` by default) with a
+suffix, and that database is dropped when the benchmark ends, however it ends.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+import os
 import sqlite3
 import typing as t
 from pathlib import Path
@@ -37,6 +40,9 @@ from sqlalchemy import orm
 
 from flask_perfkit import PerfKit
 from flask_perfkit import paginate
+from tests.isolation import RunDatabases
+from tests.isolation import new_run_id
+from tests.isolation import run_url
 
 from ._harness import Case
 from ._harness import Result
@@ -47,7 +53,9 @@ from ._harness import report
 ROWS = 1_000_000
 DEPTH = 500_000
 PAGE = 20
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+POSTGRES_URL = os.environ.get(
+    "PERFKIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 SQLITE_PATH = Path(".bench") / "pagination.sqlite"
 BASE = datetime.datetime(2020, 1, 1)
 
@@ -240,8 +248,14 @@ def run() -> list[str]:
         print(f"\nBuilding {SQLITE_PATH} ({ROWS:,} rows)...")
         _build_sqlite()
     missed = _bench("SQLite", f"sqlite:///{SQLITE_PATH.resolve()}")
-    if listening(5432):
-        missed += _bench("PostgreSQL", POSTGRES_URL)
+    if listening(sa.make_url(POSTGRES_URL).port or 5432):
+        databases = RunDatabases()
+        url = run_url(POSTGRES_URL, new_run_id())
+        try:
+            databases.ensure(url)
+            missed += _bench("PostgreSQL", url)
+        finally:
+            databases.drop()
     else:
         print("\nPostgreSQL is not reachable at 127.0.0.1:5432; its cases were not run.")
     return missed

@@ -8,9 +8,12 @@ Run it with ``make run``, or ``flask --app example_app seed`` then
     ``postgresql+psycopg://postgres@127.0.0.1/test``.
 ``CACHE_REDIS_URL``
     Use Redis as the cache backend instead of the in-process SimpleCache.
+``PERFKIT_ADMIN_TOKEN``
+    The bearer token that shows health details and allows the admin endpoints;
+    ``dev-only-admin-token`` by default, as the documentation tells apps to set one.
 ``PERFKIT_HEALTH_SHOW_DETAILS``
-    ``always`` here, so the health details are easy to explore. Production apps should keep
-    the default, ``when_authorized``, and set ``PERFKIT_ADMIN_TOKEN``.
+    ``when_authorized`` by default, the production setting: send the token to see details.
+    ``always`` shows them to anyone, which is handy for exploring in a browser.
 """
 
 from __future__ import annotations
@@ -40,8 +43,10 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
         SECRET_KEY=os.environ.get("SECRET_KEY", "dev-only-secret-key"),
         CACHE_TYPE="RedisCache" if os.environ.get("CACHE_REDIS_URL") else "SimpleCache",
         CACHE_REDIS_URL=os.environ.get("CACHE_REDIS_URL"),
-        PERFKIT_HEALTH_SHOW_DETAILS=os.environ.get("PERFKIT_HEALTH_SHOW_DETAILS", "always"),
-        PERFKIT_ADMIN_TOKEN=os.environ.get("PERFKIT_ADMIN_TOKEN") or None,
+        PERFKIT_HEALTH_SHOW_DETAILS=os.environ.get(
+            "PERFKIT_HEALTH_SHOW_DETAILS", "when_authorized"
+        ),
+        PERFKIT_ADMIN_TOKEN=os.environ.get("PERFKIT_ADMIN_TOKEN") or "dev-only-admin-token",
     )
     if test_config is not None:
         app.config.from_mapping(test_config)

@@ -45,17 +45,21 @@ def index() -> dict[str, t.Any]:
 
 
 @bp.get("/clients")
-@cache_medium(invalidate_on=[Client])
+@cache_medium(invalidate_on=[Client], shared=True)
 def clients() -> dict[str, t.Any]:
-    """Cached for the medium tier, and dropped when a commit changes clients."""
+    """Cached for the medium tier, and dropped when a commit changes clients.
+
+    The list is the same for every caller, so it is declared shared: requests that carry
+    ``Authorization`` (the admin token, say) are answered from the cache too.
+    """
     rows = db.session.scalars(sa.select(Client).order_by(Client.id)).all()
     return {"items": [c.to_dict() for c in rows]}
 
 
 @bp.get("/clients/<int:client_id>")
-@cache_medium(invalidate_on=[Client, Project])
+@cache_medium(invalidate_on=[Client, Project], shared=True)
 def client(client_id: int) -> dict[str, t.Any]:
-    """A client with its projects; cached per URL."""
+    """A client with its projects; cached per URL, for every caller alike."""
     found = db.session.get(Client, client_id)
     if found is None:
         abort(404)

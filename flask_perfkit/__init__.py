@@ -17,6 +17,7 @@ from .config import PerfKitConfig
 from .config import ShowDetails
 from .errors import APIError
 from .errors import ConfigError
+from .errors import ConfigWarning
 from .errors import DatabaseCircuitOpen
 from .errors import DatabaseUnavailable
 from .errors import InvalidCursor
@@ -41,6 +42,7 @@ __all__ = [
     "CheckResult",
     "ConfigError",
     "ConfigKey",
+    "ConfigWarning",
     "DatabaseCircuitOpen",
     "DatabaseUnavailable",
     "HealthCheck",

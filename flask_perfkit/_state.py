@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import logging
 import threading
 import time
 import typing as t
@@ -20,12 +21,15 @@ from .checks import CheckRunner
 from .checks import HealthCheck
 from .config import CheckOverride
 from .config import PerfKitConfig
+from .config import nearest
 from .errors import NotInitializedError
 from .metrics import SnapshotWriter
 from .pool import EngineMonitor
 from .profiler import QueryProfiler
 from .report import profiling_check
 from .signals import db_breaker_changed
+
+logger = logging.getLogger("flask_perfkit")
 
 if t.TYPE_CHECKING:
     from .cache import TieredCache
@@ -55,6 +59,7 @@ class PerfKitState:
         #: results they were made of.
         self.body_memo: dict[tuple[int, bool], tuple[t.Any, tuple[t.Any, ...], t.Any, bytes]] = {}
         self._builtin_checks: dict[str, tuple[HealthCheck, HealthCheck]] = {}
+        self._warned_overrides: set[str] = set()
         self._lock = threading.Lock()
         self._checkout_timeouts = 0
         #: The timeouts and circuit breaker of each engine, by bind name.
@@ -166,6 +171,7 @@ class PerfKitState:
             checks = {check.name: check for check in builtin}
             checks.update(self.extra_checks)
             overrides = self.config.health_checks
+            self._warn_unknown_overrides(checks)
             every = [
                 _override(check, overrides[check.name]) if check.name in overrides else check
                 for check in checks.values()
@@ -191,6 +197,25 @@ class PerfKitState:
     def app_alive(self) -> bool:
         """Whether the app of this state still exists."""
         return self._app_ref() is not None
+
+    def _warn_unknown_overrides(self, checks: t.Collection[str]) -> None:
+        """Log once about each ``PERFKIT_HEALTH_CHECKS`` name that matches no check.
+
+        Checks can be added after ``init_app``, so names are compared when the checks are
+        first assembled (the first health request or ``flask perfkit check``), and again
+        when checks are added. This happens while serving, so it is logged: a warning filter
+        turned into an error must not fail a probe.
+        """
+        for name in sorted(self.config.health_checks.keys() - checks - self._warned_overrides):
+            self._warned_overrides.add(name)
+            guess = nearest(name, checks)
+            logger.warning(
+                "PERFKIT_HEALTH_CHECKS[%r] matches no health check and is ignored; the checks"
+                " are %s.%s",
+                name,
+                ", ".join(map(repr, sorted(checks))),
+                f" Did you mean {guess!r}?" if guess else "",
+            )
 
     def count_checkout_timeout(self) -> None:
         """Count a request that waited out the pool timeout."""
@@ -229,8 +254,11 @@ def _remove_retired() -> None:
 
 
 def iso_time(timestamp: float) -> str:
-    """``timestamp`` as an ISO 8601 UTC time, to the second."""
-    return datetime.datetime.fromtimestamp(timestamp, datetime.UTC).isoformat(timespec="seconds")
+    """``timestamp`` as an ISO 8601 UTC time to the millisecond, the one format of every time
+    PerfKit serves: ``2026-01-31T12:00:00.000+00:00``."""
+    return datetime.datetime.fromtimestamp(timestamp, datetime.UTC).isoformat(
+        timespec="milliseconds"
+    )
 
 
 def _override(check: HealthCheck, override: CheckOverride) -> HealthCheck:

@@ -8,9 +8,13 @@ and ``flask perfkit reset`` resets this process or, with ``--url``, an instance.
 
 from __future__ import annotations
 
+import base64
 import json
+import math
+import re
 import typing as t
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import click
@@ -21,21 +25,101 @@ from ._state import get_state
 cli = AppGroup("perfkit", help="Query statistics and health of flask-perfkit.")
 
 
+_USERINFO = re.compile(r"^(\s*(?:[A-Za-z][A-Za-z0-9+.-]*://|//)?)[^/?#]*@")
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its user name and password, for messages and logs.
+
+    ``http://user:secret@host/`` becomes ``http://***@host/``, and so does text that only
+    looks like a URL (``user:secret@host``).
+    """
+    return _USERINFO.sub(r"\1***@", url, count=1)
+
+
+_MESSAGE_LIMIT = 500
+
+
+def _printable(text: str, secrets: t.Iterable[str] = ()) -> str:
+    """``text`` from a server or the network, safe to print on a terminal: no control
+    characters, no ``secrets``, at most ``_MESSAGE_LIMIT`` characters."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    text = "".join(c if c.isprintable() else " " for c in text).strip()
+    return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 3] + "..."
+
+
+def _server_message(error: urllib.error.HTTPError) -> str | None:
+    """The ``message`` of a JSON error body, or None."""
+    try:
+        body = json.loads(error.read(64 * 1024))
+    except (ValueError, OSError):
+        return None
+    message = body.get("message") if isinstance(body, dict) else None
+    return message if isinstance(message, str) else None
+
+
+class Instance(t.NamedTuple):
+    """Where a running instance's health blueprint answers, and how to authenticate."""
+
+    #: The blueprint's URL, without user name or password, so it may be printed.
+    base: str
+    #: The ``Authorization`` header to send, if any.
+    authorization: str | None
+    #: Text that must never be printed: the password and user name of the URL, the token.
+    secrets: tuple[str, ...]
+
+
+_BODY_LIMIT = 64 * 1024 * 1024
+
+
+class _SameOriginAuthorization(urllib.request.HTTPRedirectHandler):
+    """Follow redirects, but send the ``Authorization`` header only to the origin it was
+    meant for, so a redirect elsewhere never receives the token or password."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: t.IO[bytes],
+        code: int,
+        msg: str,
+        headers: t.Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and _origin(new.full_url) != _origin(req.full_url):
+            new.remove_header("Authorization")
+        return new
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port
+
+
+_opener = urllib.request.build_opener(_SameOriginAuthorization)
+
+
 def _fetch(
-    url: str,
-    token: str | None,
+    instance: Instance,
+    path: str,
     timeout: float,
     *,
     method: str = "GET",
     accept_status: t.Container[int] = (),
 ) -> dict[str, t.Any]:
+    url = instance.base + path
     headers = {"Accept": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
+    if instance.authorization:
+        headers["Authorization"] = instance.authorization
     req = urllib.request.Request(url, headers=headers, method=method)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as response:
-            return t.cast(dict[str, t.Any], json.load(response))
+        with _opener.open(req, timeout=timeout) as response:
+            body = response.read(_BODY_LIMIT + 1)
+        if len(body) > _BODY_LIMIT:
+            raise click.ClickException(f"{url} answered with more than {_BODY_LIMIT} bytes.")
+        return t.cast(dict[str, t.Any], json.loads(body))
     except urllib.error.HTTPError as error:
         with error:
             if error.code in accept_status:
@@ -43,23 +127,57 @@ def _fetch(
                     return t.cast(dict[str, t.Any], json.load(error))
                 except ValueError:
                     pass
-        raise click.ClickException(f"{url} answered HTTP {error.code}.") from None
+            message = _server_message(error)
+        explained = f": {_printable(message, instance.secrets)}" if message else "."
+        raise click.ClickException(f"{url} answered HTTP {error.code}{explained}") from None
     except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
+        reason = _printable(str(getattr(error, "reason", error)), instance.secrets)
         raise click.ClickException(f"Could not reach {url}: {reason}.") from None
     except ValueError:
         raise click.ClickException(f"{url} did not answer with JSON.") from None
 
 
-def _remote(url: str, token: str | None) -> tuple[str, str | None]:
-    """The health blueprint's URL on the instance at ``url``, and the token to send."""
-    config = get_state().config
-    prefix = config.health_url_prefix
-    if prefix is None:
+def _remote(url: str, token: str | None) -> Instance:
+    """The instance at ``url``: the app's root URL, or its health blueprint's URL.
+
+    The health prefix of this app (``PERFKIT_HEALTH_URL_PREFIX``) is added unless the URL's
+    path already ends with it. A user name and password in the URL are sent as HTTP basic
+    authentication when there is no token, and never printed.
+    """
+    url = url.strip()
+    if "://" not in url and not url.startswith("//"):
+        # host:port, as people type it.
+        url = f"http://{url}"
+    shown = redact_url(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError:
+        raise click.ClickException(f"The URL {shown!r} is not valid.") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise click.ClickException(
-            "The health blueprint is not mounted (PERFKIT_HEALTH_URL_PREFIX is None)."
+            f"The URL must start with http:// or https:// and name a host, got {shown!r}."
         )
-    return f"{url.rstrip('/')}{prefix.rstrip('/')}", token or config.admin_token
+    user = urllib.parse.unquote(parts.username or "")
+    password = urllib.parse.unquote(parts.password or "")
+    # User names are hidden in URLs but not searched for in text: they may be short words.
+    secrets = tuple(s for s in {password, parts.password, token} if s)
+    netloc = parts.netloc.rpartition("@")[2]
+    path = parts.path.rstrip("/")
+    prefix = get_state().config.health_url_prefix
+    if prefix is not None and prefix != "/" and not path.endswith(prefix.rstrip("/")):
+        path += prefix.rstrip("/")
+    base = urllib.parse.urlunsplit((parts.scheme, netloc, path, "", ""))
+    config_token = get_state().config.admin_token
+    token = token or config_token
+    authorization = None
+    if token:
+        authorization = f"Bearer {token}"
+        secrets += (token,)
+    elif parts.username is not None:
+        credentials = base64.b64encode(f"{user}:{password}".encode()).decode()
+        authorization = f"Basic {credentials}"
+    return Instance(base, authorization, secrets)
 
 
 _token_option = click.option(
@@ -69,6 +187,20 @@ _token_option = click.option(
 
 def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
+
+
+_ENDPOINT_WIDTH = 40
+
+
+def _endpoint_table(head: str, rows: list[tuple[str, str | None, str]]) -> list[str]:
+    """Lines of a table with a number, an endpoint and a query; the endpoint column is as
+    wide as its longest entry, up to ``_ENDPOINT_WIDTH``, so columns never run together."""
+    endpoints = [_cut(str(endpoint or "-"), _ENDPOINT_WIDTH) for _, endpoint, _ in rows]
+    width = max(len("endpoint"), *map(len, endpoints))
+    lines = [f"{head}  {'endpoint':<{width}}  query"]
+    for (number, _, query), endpoint in zip(rows, endpoints, strict=True):
+        lines.append(f"{number}  {endpoint:<{width}}  {_cut(query, 70)}")
+    return lines
 
 
 def format_report(report: t.Mapping[str, t.Any]) -> str:
@@ -92,33 +224,63 @@ def format_report(report: t.Mapping[str, t.Any]) -> str:
     if not report["top_patterns"]:
         lines.append("  (no queries yet)")
     if report["slow_queries"]:
-        lines += ["", "Recent slow queries", f"{'ms':>9}  {'endpoint':<20} query"]
-        for s in report["slow_queries"]:
-            lines.append(f"{s['duration_ms']:>9.1f}  {s['endpoint']!s:<20} {_cut(s['query'], 70)}")
+        lines += ["", "Recent slow queries"]
+        lines += _endpoint_table(
+            f"{'ms':>9}",
+            [
+                (f"{s['duration_ms']:>9.1f}", s["endpoint"], s["query"])
+                for s in report["slow_queries"]
+            ],
+        )
     if report["n_plus_one"]:
-        lines += ["", "N+1 suspects", f"{'count':>6}  {'endpoint':<20} query"]
-        for s in report["n_plus_one"]:
-            lines.append(f"{s['count']:>6}  {s['endpoint']:<20} {_cut(s['query'], 70)}")
+        lines += ["", "N+1 suspects"]
+        lines += _endpoint_table(
+            f"{'count':>6}",
+            [(f"{s['count']:>6}", s["endpoint"], s["query"]) for s in report["n_plus_one"]],
+        )
     if report["recommendations"]:
         lines += ["", "Recommendations"]
         lines += [f"  [{r['severity']}] {r['message']}" for r in report["recommendations"]]
     return "\n".join(lines)
 
 
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value):
+        raise click.BadParameter("must be a number of seconds.")
+    return value
+
+
+def _timeout_option(help_text: str) -> t.Callable[[t.Callable[..., t.Any]], t.Callable[..., t.Any]]:
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(0, 3600, min_open=True),
+        callback=_finite,
+        default=5.0,
+        show_default=True,
+        help=help_text,
+    )
+
+
+_URL_HELP = (
+    " The app's root URL or its health prefix's URL (http://127.0.0.1:5101 or"
+    " http://127.0.0.1:5101/health). Defaults to PERFKIT_URL."
+)
+
+
 @cli.command("report")
 @click.option(
     "--url",
+    envvar="PERFKIT_URL",
     default="http://127.0.0.1:5000",
     show_default=True,
-    help="Where the app runs; the health prefix is added.",
+    help="Where the app runs." + _URL_HELP,
 )
 @_token_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--timeout", default=5.0, show_default=True, help="Seconds to wait.")
+@_timeout_option("Seconds to wait.")
 def report_command(url: str, token: str | None, as_json: bool, timeout: float) -> None:
     """Print the query profiling report of a running instance."""
-    base, token = _remote(url, token)
-    report = _fetch(f"{base}/profiling", token, timeout)
+    report = _fetch(_remote(url, token), "/profiling", timeout)
     if "summary" not in report:
         raise click.ClickException(
             "The instance answered without details: pass --token, or set PERFKIT_ADMIN_TOKEN."
@@ -145,12 +307,13 @@ def format_checks(body: t.Mapping[str, t.Any]) -> str:
 @cli.command("check")
 @click.option(
     "--url",
+    envvar="PERFKIT_URL",
     default=None,
-    help="Ask a running instance (its /ready endpoint) instead of checking from here.",
+    help="Ask a running instance (its /ready endpoint) instead of checking from here." + _URL_HELP,
 )
 @_token_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option("--timeout", default=5.0, show_default=True, help="Seconds to wait with --url.")
+@_timeout_option("Seconds to wait with --url.")
 def check_command(url: str | None, token: str | None, as_json: bool, timeout: float) -> None:
     """Run the readiness checks and exit 1 if they fail, 0 for pass or warn.
 
@@ -166,8 +329,7 @@ def check_command(url: str | None, token: str | None, as_json: bool, timeout: fl
         status, results = run_checks(state, checks)
         body = checks_body(state, checks, status, results)
     else:
-        base, token = _remote(url, token)
-        body = _fetch(f"{base}/ready", token, timeout, accept_status={503})
+        body = _fetch(_remote(url, token), "/ready", timeout, accept_status={503})
     click.echo(json.dumps(body, indent=2) if as_json else format_checks(body))
     if body.get("status") == "fail":
         raise SystemExit(1)
@@ -176,11 +338,12 @@ def check_command(url: str | None, token: str | None, as_json: bool, timeout: fl
 @cli.command("reset")
 @click.option(
     "--url",
+    envvar="PERFKIT_URL",
     default=None,
-    help="Reset a running instance (the process that answers) instead of this one.",
+    help="Reset a running instance (the process that answers) instead of this one." + _URL_HELP,
 )
 @_token_option
-@click.option("--timeout", default=5.0, show_default=True, help="Seconds to wait with --url.")
+@_timeout_option("Seconds to wait with --url.")
 def reset_command(url: str | None, token: str | None, timeout: float) -> None:
     """Forget query statistics and cache counts, and drop PerfKit's cache entries.
 
@@ -197,7 +360,7 @@ def reset_command(url: str | None, token: str | None, timeout: float) -> None:
             cleared = state.cache.invalidate()
         click.echo(f"Reset the statistics of this process; cleared {cleared} cache entries.")
         return
-    base, token = _remote(url, token)
+    instance = _remote(url, token)
     for path in ("/profiling/reset", "/cache/reset-stats", "/cache/clear"):
-        body = _fetch(base + path, token, timeout, method="POST")
+        body = _fetch(instance, path, timeout, method="POST")
         click.echo(f"POST {path}: pid {body.get('pid', '?')} {body.get('status', '?')}")

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import enum
+import functools
+import inspect
 import math
 import typing as t
+from collections.abc import Iterable
 from collections.abc import Mapping
 
 from .errors import ConfigError
@@ -293,6 +297,8 @@ def resolve(config: Mapping[str, t.Any]) -> PerfKitConfig:
             f"{ConfigKey.POOL_OPTIONS} must be a dict of create_engine() keyword arguments,"
             f" got {pool_options!r}."
         )
+    if pool_options:
+        _check_engine_arguments(config, pool_options)
 
     prefix = config[ConfigKey.HEALTH_URL_PREFIX]
     if prefix is not None and (not isinstance(prefix, str) or not prefix.startswith("/")):
@@ -342,10 +348,7 @@ def resolve(config: Mapping[str, t.Any]) -> PerfKitConfig:
     max_page_size = _int(config, ConfigKey.MAX_PAGE_SIZE, 1, "of 1 or more")
     page_size = _int(config, ConfigKey.PAGE_SIZE, 1, "of 1 or more")
     if page_size > max_page_size:
-        raise ConfigError(
-            f"{ConfigKey.PAGE_SIZE} must be at most {ConfigKey.MAX_PAGE_SIZE}"
-            f" ({max_page_size!r}), got {page_size!r}."
-        )
+        raise ConfigError(_page_size_conflict(config, page_size, max_page_size))
 
     health_timeout = _seconds(config, ConfigKey.HEALTH_TIMEOUT)
     if health_timeout > 60:
@@ -398,3 +401,159 @@ def resolve(config: Mapping[str, t.Any]) -> PerfKitConfig:
         ),
         db_breaker_seconds=_seconds(config, ConfigKey.DB_BREAKER_SECONDS),
     )
+
+
+def _page_size_conflict(config: Mapping[str, t.Any], page_size: int, max_page_size: int) -> str:
+    """Say which of the two page size keys to change: the one the user set."""
+    both = (
+        f"{ConfigKey.PAGE_SIZE} ({page_size!r}) must be at most {ConfigKey.MAX_PAGE_SIZE}"
+        f" ({max_page_size!r})."
+    )
+    page_default = page_size == DEFAULTS[ConfigKey.PAGE_SIZE]
+    max_default = max_page_size == DEFAULTS[ConfigKey.MAX_PAGE_SIZE]
+    if page_default and not max_default:
+        return (
+            f"{both} {ConfigKey.PAGE_SIZE} is its default: raise {ConfigKey.MAX_PAGE_SIZE} to"
+            f" {page_size} or more, or set {ConfigKey.PAGE_SIZE} to {max_page_size} or less."
+        )
+    if max_default and not page_default:
+        return (
+            f"{both} {ConfigKey.MAX_PAGE_SIZE} is its default: lower {ConfigKey.PAGE_SIZE} to"
+            f" {max_page_size} or less, or raise {ConfigKey.MAX_PAGE_SIZE}."
+        )
+    return f"{both} Lower {ConfigKey.PAGE_SIZE} or raise {ConfigKey.MAX_PAGE_SIZE}."
+
+
+# -- names: unknown keys and misspelled engine arguments -------------------------------------
+
+_PREFIX = "PERFKIT_"
+
+#: Names that look like settings but are read elsewhere, and where.
+_NOT_CONFIG = {
+    "PERFKIT_URL": "PERFKIT_URL is read from the environment by the flask perfkit commands,"
+    " not from app.config.",
+}
+
+
+def nearest(name: str, known: Iterable[str], *, prefix: str = "") -> str | None:
+    """The known name closest to ``name``, if one is close enough to be a misspelling.
+
+    Case is ignored, and so is a shared ``prefix``, so that it does not make every name look
+    alike.
+    """
+
+    def rest(text: str) -> str:
+        text = text.upper()
+        return text[len(prefix) :] if prefix and text.startswith(prefix) else text
+
+    by_rest = {rest(k): k for k in known}
+    wanted = rest(name)
+    if wanted in by_rest:
+        return by_rest[wanted]
+    match = difflib.get_close_matches(wanted, by_rest, n=1, cutoff=0.6)
+    return by_rest[match[0]] if match else None
+
+
+def unknown_keys(config: Mapping[str, t.Any]) -> list[str]:
+    """A sentence for each ``PERFKIT_*`` key in ``config`` that flask-perfkit does not read.
+
+    Each names the nearest known key, when one is close. Keys are compared without regard to
+    case, since ``app.config.from_mapping`` keeps lower-case keys that PerfKit never reads.
+    """
+    messages = []
+    for key in config:
+        if not isinstance(key, str) or not key.upper().startswith(_PREFIX) or key in DEFAULTS:
+            continue
+        if key.upper() in _NOT_CONFIG:
+            messages.append(_NOT_CONFIG[key.upper()])
+            continue
+        guess = nearest(key, DEFAULTS, prefix=_PREFIX)
+        hint = f" Did you mean {guess}?" if guess else " See the configuration docs for the keys."
+        messages.append(f"{key} is not a flask-perfkit setting and is ignored.{hint}")
+    return messages
+
+
+@functools.cache
+def _generic_engine_arguments() -> frozenset[str]:
+    """``create_engine`` arguments that every dialect takes."""
+    import sqlalchemy as sa
+    from sqlalchemy import pool as sa_pool
+    from sqlalchemy import util
+    from sqlalchemy.engine import create
+
+    names = {"module", "strategy", "empty_in_strategy", "future", "pool", "poolclass"}
+    for overload in t.get_overloads(create.create_engine):
+        names.update(inspect.signature(overload).parameters)
+    names.update(util.get_cls_kwargs(sa.Engine))
+    translate = getattr(create, "_pool_translate_kwargs", {})
+    pools = (sa_pool.QueuePool, sa_pool.NullPool, sa_pool.StaticPool, sa_pool.SingletonThreadPool)
+    for pool_class in pools:
+        names.update(translate.get(k, k) for k in util.get_cls_kwargs(pool_class))
+    names -= {"url", "kwargs", "dialect"}
+    return frozenset(n for n in names if not n.startswith("_"))
+
+
+def _engine_urls(config: Mapping[str, t.Any]) -> list[t.Any] | None:
+    """The URLs of the app's engines, as given; None when one cannot be read."""
+    urls = [config.get("SQLALCHEMY_DATABASE_URI")]
+    binds = config.get("SQLALCHEMY_BINDS") or {}
+    if not isinstance(binds, Mapping):
+        return None
+    for value in binds.values():
+        urls.append(value.get("url") if isinstance(value, Mapping) else value)
+    urls = [url for url in urls if url is not None]
+    return urls or None
+
+
+def _dialect_arguments(url: t.Any) -> set[str] | None:
+    """The ``create_engine`` arguments of ``url``'s dialect and driver, or None if unknown."""
+    import sqlalchemy as sa
+    from sqlalchemy import util
+
+    try:
+        dialect = sa.make_url(url).get_dialect()
+        names = set(util.get_cls_kwargs(dialect))
+        names.update(util.get_func_kwargs(dialect.import_dbapi))
+    except Exception:
+        return None
+    return names
+
+
+def _check_engine_arguments(config: Mapping[str, t.Any], options: Mapping[str, t.Any]) -> None:
+    """Fail on a ``PERFKIT_POOL_OPTIONS`` key that no engine of the app would take.
+
+    Names every engine takes are always accepted, and dialect arguments for the dialects of
+    ``SQLALCHEMY_DATABASE_URI`` and ``SQLALCHEMY_BINDS``. When those URLs are not known yet,
+    only names that look like a misspelled common argument (``pool_sise``) fail.
+    """
+    generic = _generic_engine_arguments()
+    unknown = [name for name in options if name not in generic]
+    if not unknown or "plugins" in options:
+        # Engine plugins may take arguments of their own.
+        return
+    urls = _engine_urls(config)
+    dialect_names = [_dialect_arguments(url) for url in urls] if urls else []
+    readable = bool(dialect_names) and all(names is not None for names in dialect_names)
+    for name in unknown:
+        if readable and all(name in names for names in dialect_names if names is not None):
+            continue
+        guess = nearest(name, generic)
+        if not readable and guess is None and not name.startswith("pool_"):
+            continue
+        hint = f" Did you mean {guess!r}?" if guess else ""
+        if readable:
+            dialects = sorted({_drivername(url) for url in urls or ()})
+            where = f"create_engine() argument for {', '.join(dialects)}"
+        else:
+            where = "create_engine() argument"
+        raise ConfigError(f"{ConfigKey.POOL_OPTIONS} has {name!r}, which is not a {where}.{hint}")
+
+
+def _drivername(url: t.Any) -> str:
+    """The ``dialect+driver`` part of a URL, never its host, user or password."""
+    import sqlalchemy as sa
+
+    try:
+        return str(sa.make_url(url).drivername)
+    except Exception:
+        return "this database"

@@ -26,6 +26,11 @@ class ConfigError(PerfKitError, ValueError):
     """
 
 
+class ConfigWarning(UserWarning):
+    """A ``PERFKIT_*`` key that PerfKit does not read, most likely a misspelling, found in
+    :meth:`.PerfKit.init_app`. The message names the nearest known key."""
+
+
 class NotInitializedError(PerfKitError, RuntimeError):
     """The current app is not registered with a :class:`.PerfKit` instance."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import typing as t
+import warnings
 from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ from .checks import CheckFunction
 from .checks import HealthCheck
 from .config import BudgetAction
 from .errors import ConfigError
+from .errors import ConfigWarning
 from .errors import DatabaseUnavailable
 from .metrics import multiprocess_dir as metrics_multiprocess_dir
 from .pool import PoolStatus
@@ -133,6 +135,8 @@ class PerfKit:
 
         _config.apply_defaults(app.config)
         cfg = _config.resolve(app.config)
+        for message in _config.unknown_keys(app.config):
+            warnings.warn(message, ConfigWarning, stacklevel=2)
         if (
             cfg.health_show_details is _config.ShowDetails.ALWAYS
             and not app.debug
@@ -187,9 +191,10 @@ class PerfKit:
         if cfg.health_url_prefix is not None:
             from . import cache_views  # noqa: F401  (adds its routes to the blueprint)
             from . import profiling_views  # noqa: F401
+            from ._routing import register_blueprint
             from .health import bp
 
-            app.register_blueprint(bp, url_prefix=cfg.health_url_prefix)
+            register_blueprint(app, bp, url_prefix=cfg.health_url_prefix)
 
     def _wire_db(self, app: Flask, db: SQLAlchemy, state: PerfKitState) -> None:
         wanted = state.config.engine_options()

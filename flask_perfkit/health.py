@@ -136,7 +136,10 @@ def _conclude(
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         for name, old, new in changes:
             log = current_app.logger.warning if new is not Status.PASS else current_app.logger.info
-            log("Health check %r is now %s (was %s).", name, new.value, old.value if old else None)
+            if old is None:
+                log("Health check %r is %s on its first run.", name, new.value)
+            else:
+                log("Health check %r is now %s (was %s).", name, new.value, old.value)
             health_changed.send(app, check=name, old=old.value if old else None, new=new.value)
     return aggregate(checks, results)
 
@@ -215,6 +218,22 @@ def _same(old: tuple[CheckResult, ...], new: tuple[CheckResult, ...]) -> bool:
 
 def _encoded_response(body: bytes, status: Status) -> Response:
     return Response(body, 503 if status is Status.FAIL else 200, _HEALTH_HEADERS)
+
+
+@bp.after_app_request
+def _no_store_on_routing_errors(response: Response) -> Response:
+    """Keep shared caches from storing the 404 and 405 answers under the health prefix.
+
+    PerfKit's own views set ``Cache-Control: no-store``; a request that matched no route
+    (a GET on an admin endpoint, a mistyped path) never reaches them. The app's own error
+    body is left as it is.
+    """
+    if request.url_rule is None and "Cache-Control" not in response.headers:
+        prefix = get_state().config.health_url_prefix
+        path = request.path
+        if prefix is not None and (path == prefix or path.startswith(prefix.rstrip("/") + "/")):
+            response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("", endpoint="live")

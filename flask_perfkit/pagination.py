@@ -255,6 +255,24 @@ def _codec() -> CursorCodec | None:
     return codec
 
 
+def _refuse_foreign_position(strategy: Strategy, page: t.Any, cursor: t.Any) -> None:
+    """A page number on a cursor list, or a cursor on a numbered list, is a 400 naming it,
+    rather than being ignored. ``auto`` takes both, and a cursor wins over a page number. An
+    empty value counts as absent."""
+    if strategy == "cursor" and page not in (None, ""):
+        raise PaginationError(
+            "This list is read by cursor, not by page number: leave out 'page' and follow"
+            " next_cursor.",
+            param="page",
+        )
+    if strategy == "offset" and cursor not in (None, ""):
+        raise PaginationError(
+            "This list is read by page number, not by cursor: leave out 'cursor' and ask for"
+            " the next 'page'.",
+            param="cursor",
+        )
+
+
 def paginate(
     query: AnySelect | orm.Query[t.Any],
     *,
@@ -291,8 +309,9 @@ def paginate(
         :data:`.PERFKIT_MAX_OFFSET` rows and reports ``None`` beyond that.
     :param session: The session to run the query in. Defaults to the legacy query's session,
         then to the session of the Flask-SQLAlchemy extension given to :class:`.PerfKit`.
-    :raises PaginationError: A bad ``page`` or ``page_size``, or an offset deeper than
-        :data:`.PERFKIT_MAX_OFFSET`.
+    :raises PaginationError: A bad ``page`` or ``page_size``, an offset deeper than
+        :data:`.PERFKIT_MAX_OFFSET`, a ``page`` with ``strategy="cursor"`` or a ``cursor``
+        with ``strategy="offset"``.
     :raises InvalidCursor: A cursor that this app did not make for this ordering, with
         values that do not fit the ordering's columns, or any cursor while ``SECRET_KEY`` is
         not set.
@@ -318,8 +337,9 @@ def paginate(
             page = single_arg("page", PaginationError)
         if page_size is None:
             page_size = single_arg("page_size", PaginationError)
-        if strategy != "offset" and cursor is None:
+        if cursor is None:
             cursor = single_arg("cursor", PaginationError)
+    _refuse_foreign_position(strategy, page, cursor)
     size = parse_int(
         "page_size",
         config.page_size if page_size is None else page_size,

@@ -20,14 +20,27 @@ from flask.testing import FlaskClient
 from flask_sqlalchemy import SQLAlchemy
 
 from flask_perfkit import PerfKit
+from tests.isolation import RunDatabases
+from tests.isolation import delete_keys
+from tests.isolation import new_run_id
+from tests.isolation import run_url
 
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
-POSTGRES_URL = os.environ.get(
+BASE_POSTGRES_URL = os.environ.get(
     "PERFKIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-MYSQL_URL = os.environ.get("PERFKIT_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+BASE_MYSQL_URL = os.environ.get(
+    "PERFKIT_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test"
+)
 REDIS_URL = os.environ.get("PERFKIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+# Each run has databases and Redis keys of its own, so runs can share the servers.
+RUN_ID = new_run_id()
+POSTGRES_URL = run_url(BASE_POSTGRES_URL, RUN_ID)
+MYSQL_URL = run_url(BASE_MYSQL_URL, RUN_ID)
+REDIS_KEY_PREFIX = f"pktest-{RUN_ID}-"
+_run_databases = RunDatabases()
 
 
 def reachable(url: str) -> bool:
@@ -43,11 +56,24 @@ def reachable(url: str) -> bool:
 def require(name: str, url: str) -> None:
     """Skip (locally) or fail (with CI=true) when a service is not reachable."""
     if reachable(url):
+        if url in (POSTGRES_URL, MYSQL_URL):
+            _run_databases.ensure(url)
         return
     message = f"{name} is not reachable at {sa.make_url(url).render_as_string()}"
     if CI:
         pytest.fail(f"{message}, and CI=true requires it.")
     pytest.skip(message)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _run_isolation() -> Iterator[None]:
+    """Drop this run's databases and Redis keys when the run ends."""
+    yield
+    errors = _run_databases.drop()
+    if reachable(REDIS_URL):
+        delete_keys(REDIS_URL, REDIS_KEY_PREFIX)
+    if errors:
+        pytest.fail(f"Could not drop this run's databases: {'; '.join(errors)}")
 
 
 @pytest.fixture(params=["sqlite", "postgres", "mysql"])

@@ -28,6 +28,7 @@ from flask_perfkit import cache_short
 from flask_perfkit import cached
 from flask_perfkit.signals import cache_error
 from tests import cached_functions as funcs
+from tests.conftest import REDIS_KEY_PREFIX
 from tests.conftest import REDIS_URL
 from tests.conftest import free_port
 from tests.conftest import require
@@ -41,7 +42,7 @@ def make_cache_app(backend: str, **config: t.Any) -> Flask:
         TESTING=True,
         PERFKIT_HEALTH_SHOW_DETAILS="always",
         PERFKIT_ADMIN_TOKEN=TOKEN,
-        PERFKIT_CACHE_KEY_PREFIX=f"pktest-{uuid.uuid4().hex[:8]}:",
+        PERFKIT_CACHE_KEY_PREFIX=f"{REDIS_KEY_PREFIX}{uuid.uuid4().hex[:8]}:",
     )
     if backend == "redis":
         app.config.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL=REDIS_URL)
@@ -136,7 +137,7 @@ def test_sessions_are_left_out_and_orm_objects_keyed_by_identity(cache_app: Flas
 
 def test_keys_are_the_same_in_another_process(tmp_path: Path) -> None:
     require("Redis", REDIS_URL)
-    prefix = f"pktest-{uuid.uuid4().hex[:8]}:"
+    prefix = f"{REDIS_KEY_PREFIX}{uuid.uuid4().hex[:8]}:"
     script = f"""
 from flask import Flask
 from flask_perfkit import PerfKit
@@ -227,7 +228,7 @@ def test_clearing_never_touches_other_keys() -> None:
     require("Redis", REDIS_URL)
     app = make_cache_app("redis")
     client = redis.Redis.from_url(REDIS_URL)
-    client.set("someone-else:key", b"keep me")
+    client.set(f"{REDIS_KEY_PREFIX}someone-else:key", b"keep me")
     try:
         with app.app_context():
             funcs.square(11)
@@ -236,9 +237,9 @@ def test_clearing_never_touches_other_keys() -> None:
             response = http.post("/health/cache/clear", headers=headers)
             assert response.get_json()["cleared"] == 1
             assert http.post("/health/cache/clear", headers=headers).get_json()["cleared"] == 0
-        assert client.get("someone-else:key") == b"keep me"
+        assert client.get(f"{REDIS_KEY_PREFIX}someone-else:key") == b"keep me"
     finally:
-        client.delete("someone-else:key")
+        client.delete(f"{REDIS_KEY_PREFIX}someone-else:key")
         client.close()
 
 

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import typing as t
+import warnings
 
 import pytest
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
 from flask_perfkit import ConfigError
+from flask_perfkit import ConfigWarning
 from flask_perfkit import PerfKit
 from flask_perfkit import ShowDetails
 from flask_perfkit._state import get_state
@@ -136,3 +139,153 @@ def test_copied_config_keeps_working(tmp_path: t.Any) -> None:
         assert get_state().monitors["default"].engine is db.engine
         assert db.engine.pool.size() == 20  # type: ignore[attr-defined]
         db.engine.dispose()
+
+
+def _init_warnings(**config: t.Any) -> list[str]:
+    app = Flask(__name__)
+    app.config.update(config)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        PerfKit(app)
+    assert all(issubclass(w.category, ConfigWarning) for w in caught)
+    return [str(w.message) for w in caught]
+
+
+def test_unknown_keys_warn_naming_the_nearest_key() -> None:
+    assert _init_warnings(PERFKIT_POOL_SIZ=5) == [
+        "PERFKIT_POOL_SIZ is not a flask-perfkit setting and is ignored."
+        " Did you mean PERFKIT_POOL_SIZE?"
+    ]
+    assert _init_warnings(PERFKIT_HEALTH_SHOW_DETAIL="never")[0].endswith(
+        "Did you mean PERFKIT_HEALTH_SHOW_DETAILS?"
+    )
+    assert _init_warnings(PERFKIT_MAXPAGE_SIZE=50)[0].endswith(
+        "Did you mean PERFKIT_MAX_PAGE_SIZE?"
+    )
+    assert _init_warnings(perfkit_pool_size=5)[0].endswith("Did you mean PERFKIT_POOL_SIZE?")
+    assert _init_warnings(PERFKIT_URL="http://x")[0].startswith(
+        "PERFKIT_URL is read from the environment"
+    )
+    (nothing_close,) = _init_warnings(PERFKIT_FROBNICATE=1)
+    assert "PERFKIT_FROBNICATE is not a flask-perfkit setting" in nothing_close
+    assert "Did you mean" not in nothing_close
+    assert _init_warnings(**{key: value for key, value in DEFAULTS.items()}) == []
+    assert _init_warnings(PERFKIT_POOL_SIZE=5, OTHER_SETTING=1, PERFKIT=1) == []
+
+
+def test_unknown_keys_are_an_error_under_error_filters() -> None:
+    app = Flask(__name__)
+    app.config["PERFKIT_SLOW_QUERY"] = 50
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConfigWarning)
+        with pytest.raises(ConfigWarning, match="PERFKIT_SLOW_QUERY_MS"):
+            PerfKit(app)
+
+
+def test_misspelled_health_check_names_are_logged_when_checks_first_run(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    app, _, perfkit = make_app(
+        PERFKIT_HEALTH_CHECKS={
+            "dbb": {"critical": False},
+            "serach": {"timeout": 0.2},
+            "payments": {"critical": False},
+        }
+    )
+    perfkit.add_check("payments", lambda: False)
+    client = app.test_client()
+    with caplog.at_level(logging.WARNING, logger="flask_perfkit"):
+        assert client.get("/health/ready").status_code == 200
+        assert client.get("/health/ready").status_code == 200
+    messages = [r.getMessage() for r in caplog.records if "PERFKIT_HEALTH_CHECKS" in r.getMessage()]
+    assert messages == [
+        "PERFKIT_HEALTH_CHECKS['dbb'] matches no health check and is ignored; the checks are"
+        " 'cache', 'db', 'db:connections', 'payments', 'profiling'. Did you mean 'db'?",
+        "PERFKIT_HEALTH_CHECKS['serach'] matches no health check and is ignored; the checks are"
+        " 'cache', 'db', 'db:connections', 'payments', 'profiling'.",
+    ]
+    # A check added later with that name takes the setting, and nothing more is said.
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="flask_perfkit"):
+        perfkit.add_check("serach", lambda: False)
+        body = client.get("/health/ready").get_json()
+    assert not [r for r in caplog.records if "PERFKIT_HEALTH_CHECKS" in r.getMessage()]
+    assert body["checks"]["serach"]["status"] == "fail"
+    assert body["status"] == "fail"
+
+
+@pytest.mark.parametrize("order", ["before", "after"])
+def test_a_misspelled_pool_option_is_a_config_error(make_app: AppFactory, order: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        make_app("sqlite://", order=order, PERFKIT_POOL_OPTIONS={"pool_sise": 3})
+    assert str(info.value) == (
+        "PERFKIT_POOL_OPTIONS has 'pool_sise', which is not a create_engine() argument for"
+        " sqlite. Did you mean 'pool_size'?"
+    )
+    with pytest.raises(ConfigError, match=r"'conect_args'.*Did you mean 'connect_args'"):
+        make_app("sqlite://", PERFKIT_POOL_OPTIONS={"conect_args": {}})
+
+
+def test_dialect_arguments_are_checked_against_the_apps_dialects(make_app: AppFactory) -> None:
+    app, _, _ = make_app("sqlite://", PERFKIT_POOL_OPTIONS={"native_datetime": True})
+    assert app.config["PERFKIT_POOL_OPTIONS"] == {"native_datetime": True}
+    with pytest.raises(ConfigError) as info:
+        make_app(
+            "sqlite://",
+            SQLALCHEMY_BINDS={"other": "postgresql+psycopg://u:secretpw@h/db"},
+            PERFKIT_POOL_OPTIONS={"native_datetime": True},
+        )
+    message = str(info.value)
+    assert "'native_datetime'" in message and "postgresql+psycopg, sqlite" in message
+    assert "secretpw" not in message
+    make_app("sqlite://", PERFKIT_POOL_OPTIONS={"pool_use_lifo": True, "echo_pool": False})
+
+
+def test_pool_options_without_a_database_uri_fail_only_on_clear_misspellings() -> None:
+    for options in ({"pool_sise": 3}, {"pool_anything": 1}, {"isolaton_level": "x"}):
+        app = Flask(__name__)
+        app.config["PERFKIT_POOL_OPTIONS"] = options
+        with pytest.raises(ConfigError, match=repr(next(iter(options)))):
+            PerfKit(app)
+    app = Flask(__name__)
+    app.config["PERFKIT_POOL_OPTIONS"] = {"executemany_mode": "values_only"}
+    PerfKit(app)
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (
+            {"PERFKIT_MAX_PAGE_SIZE": 10},
+            "PERFKIT_PAGE_SIZE (20) must be at most PERFKIT_MAX_PAGE_SIZE (10). PERFKIT_PAGE_SIZE"
+            " is its default: raise PERFKIT_MAX_PAGE_SIZE to 20 or more, or set"
+            " PERFKIT_PAGE_SIZE to 10 or less.",
+        ),
+        (
+            {"PERFKIT_PAGE_SIZE": 500},
+            "PERFKIT_PAGE_SIZE (500) must be at most PERFKIT_MAX_PAGE_SIZE (100)."
+            " PERFKIT_MAX_PAGE_SIZE is its default: lower PERFKIT_PAGE_SIZE to 100 or less, or"
+            " raise PERFKIT_MAX_PAGE_SIZE.",
+        ),
+        (
+            {"PERFKIT_PAGE_SIZE": 50, "PERFKIT_MAX_PAGE_SIZE": 30},
+            "PERFKIT_PAGE_SIZE (50) must be at most PERFKIT_MAX_PAGE_SIZE (30). Lower"
+            " PERFKIT_PAGE_SIZE or raise PERFKIT_MAX_PAGE_SIZE.",
+        ),
+    ],
+)
+def test_page_size_conflicts_name_both_keys_and_which_to_change(
+    config: dict[str, int], expected: str
+) -> None:
+    app = Flask(__name__)
+    app.config.update(config)
+    with pytest.raises(ConfigError) as info:
+        PerfKit(app)
+    assert str(info.value) == expected
+
+
+def test_pool_option_names_are_case_sensitive_like_create_engine() -> None:
+    app = Flask(__name__)
+    app.config.update(SQLALCHEMY_DATABASE_URI="sqlite://", PERFKIT_POOL_OPTIONS={"Pool_Size": 3})
+    with pytest.raises(ConfigError, match=r"'Pool_Size'.*Did you mean 'pool_size'"):
+        PerfKit(app)

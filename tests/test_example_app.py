@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,9 +28,15 @@ def example(tmp_path: Path) -> Iterator[Flask]:
         db.engine.dispose()
 
 
+ADMIN = "Bearer dev-only-admin-token"
+
+
 @pytest.fixture
 def example_client(example: Flask) -> FlaskClient:
-    return example.test_client()
+    """A client that sends the example's admin token, as the README tells users to."""
+    client = example.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = ADMIN
+    return client
 
 
 def test_seed_is_idempotent(example: Flask) -> None:
@@ -127,3 +137,60 @@ def test_list_and_detail_endpoints_are_cached_and_dropped_on_commit(
         found.name = "Renamed"
         db.session.commit()
     assert example_client.get("/clients/1").get_json()["name"] == "Renamed"
+
+
+def test_a_parameter_the_list_cannot_honour_is_a_400(example_client: FlaskClient) -> None:
+    response = example_client.get("/posts/feed?page=2")
+    assert response.status_code == 400
+    assert response.get_json()["param"] == "page"
+    assert "next_cursor" in response.get_json()["message"]
+    first = example_client.get("/posts/feed?page_size=5").get_json()
+    cursor = first["metadata"]["next_cursor"]
+    response = example_client.get(f"/posts/pages?cursor={cursor}")
+    assert response.status_code == 400
+    assert response.get_json()["param"] == "cursor"
+    # Empty values are absent, and on an automatic list a cursor wins over a page number.
+    assert example_client.get("/posts/feed?page=&page_size=5").get_json() == first
+    assert example_client.get("/posts/pages?cursor=").status_code == 200
+    switched = example_client.get(f"/posts?page=4&page_size=5&cursor={cursor}").get_json()
+    assert switched["metadata"]["strategy"] == "cursor"
+    assert (
+        switched["items"]
+        == example_client.get(f"/posts/feed?page_size=5&cursor={cursor}").get_json()["items"]
+    )
+
+
+def test_every_endpoint_the_readme_lists_is_served(example: Flask) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    paths = set(re.findall(r"`(?:GET )?(/health[a-z/-]*)`", readme))
+    assert {"/health", "/health/ready", "/health/metrics", "/health/profiling"} <= paths
+    client = example.test_client()
+    for path in sorted(paths):
+        anonymous = client.get(path)
+        assert anonymous.status_code in (200, 401), path
+        response = client.get(path, headers={"Authorization": ADMIN})
+        assert response.status_code == 200, (path, response.get_data(as_text=True)[:200])
+    assert "perfkit_query_duration_seconds" in client.get(
+        "/health/metrics", headers={"Authorization": ADMIN}
+    ).get_data(as_text=True)
+    # Without the token only statuses are shown.
+    assert client.get("/health/database").get_json() == {
+        "status": "pass",
+        "checks": {"db": {"status": "pass"}, "db:connections": {"status": "pass"}},
+    }
+
+
+def test_the_example_runs_flask_commands_without_warnings() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PERFKIT_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "example_app", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+        env={**env, "PYTHONWARNINGS": "error::UserWarning"},
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "perfkit" in result.stdout
+    assert result.stderr == ""

@@ -22,6 +22,7 @@ from flask_perfkit.schemas import FullHealthSchema
 from flask_perfkit.schemas import HealthSchema
 from flask_perfkit.schemas import PublicHealthSchema
 from tests.conftest import POSTGRES_URL
+from tests.conftest import REDIS_KEY_PREFIX
 from tests.conftest import REDIS_URL
 from tests.conftest import AppFactory
 from tests.conftest import require
@@ -241,6 +242,7 @@ def test_no_get_shows_secrets_bound_values_or_driver_text(make_app: AppFactory) 
         SECRET_KEY="very-secret-key",
         CACHE_TYPE="RedisCache",
         CACHE_REDIS_URL=redis.render_as_string(hide_password=False),
+        PERFKIT_CACHE_KEY_PREFIX=f"{REDIS_KEY_PREFIX}full:",
     )
 
     @app.get("/work")
