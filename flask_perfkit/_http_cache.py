@@ -1,7 +1,8 @@
 """Caching a view's responses the way a shared HTTP cache does (RFC 9111).
 
-- Only ``GET`` and ``HEAD`` are answered from the cache; ``HEAD`` shares ``GET``'s entry.
-  Other methods run the view and are counted as ``bypass``.
+- Only ``GET`` and ``HEAD`` are answered from the cache; ``HEAD`` is answered from ``GET``'s
+  entry, and a ``HEAD`` that misses runs the view without storing its response (a view may
+  leave out the body of a ``HEAD``). Other methods run the view and are counted as ``bypass``.
 - A request with ``Authorization`` is answered from the cache only when the decorator says
   the page is shared (``shared=True``); otherwise it runs the view, and its response is
   not stored.
@@ -134,6 +135,9 @@ def serve(
             cache.count(tier, hit=True)
             return cached
     cache.count(tier, hit=False)
+    if request.method == "HEAD":
+        # A view may answer HEAD without its body; that response must not answer a GET.
+        return view()
     previous = entry
 
     def produce() -> tuple[Response, t.Any]:

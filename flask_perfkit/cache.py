@@ -18,6 +18,7 @@ import enum
 import functools
 import logging
 import pickle
+import re
 import threading
 import time
 import typing as t
@@ -391,7 +392,7 @@ class TieredCache:
         if client is not None and hasattr(client, "scan_iter"):
             outer = backend._get_prefix() if hasattr(backend, "_get_prefix") else ""
             found = []
-            for raw in client.scan_iter(match=f"{outer}{pattern}", count=1000):
+            for raw in client.scan_iter(match=f"{glob_escape(outer)}{pattern}", count=1000):
                 name = raw.decode() if isinstance(raw, bytes) else raw
                 found.append(name[len(outer) :])
             return [k for k in found if match(k)]
@@ -442,10 +443,11 @@ class TieredCache:
                 if args or kwargs:
                     return self.invalidate_call(target, args, kwargs)
                 head = f"{self.prefix}{target.cache_tier.value}:{target.cache_name}:"
-                return self._delete_all(self._keys(lambda k: k.startswith(head), f"{head}*"))
+                pattern = f"{glob_escape(head)}*"
+                return self._delete_all(self._keys(lambda k: k.startswith(head), pattern))
             tier_part = wanted_tier.value if wanted_tier else "*"
-            name_part = f"{prefix}*" if prefix else "*"
-            pattern = f"{self.prefix}{tier_part}:{name_part}"
+            name_part = f"{glob_escape(prefix)}*" if prefix else "*"
+            pattern = f"{glob_escape(self.prefix)}{tier_part}:{name_part}"
             start = len(self.prefix)
 
             def match(key: str) -> bool:
@@ -499,6 +501,14 @@ class TieredCache:
             "circuit_open": self.circuit_open,
             "last_error": self._last_error,
         }
+
+
+def glob_escape(text: str) -> str:
+    """``text`` with Redis ``MATCH`` pattern characters escaped, to match it literally."""
+    return _GLOB_SPECIAL.sub(r"\\\g<0>", text)
+
+
+_GLOB_SPECIAL = re.compile(r"[\\*?\[\]]")
 
 
 def _unwrap(raw: t.Any) -> t.Any:
@@ -568,7 +578,15 @@ def _is_view(wrapper: t.Callable[..., t.Any]) -> bool:
 
 
 def _view_part() -> t.Any:
-    return [request.path, sorted(request.args.items(multi=True))]
+    # The whole URL, as a shared cache keys on it: another host or scheme (a tenant's
+    # subdomain, a forged Host header) is another page. Arguments are sorted by name only,
+    # so the values of a repeated argument keep their order, as ``getlist`` gives them.
+    args = sorted(request.args.items(multi=True), key=_argument_name)
+    return [request.scheme, request.host, request.script_root, request.path, args]
+
+
+def _argument_name(item: tuple[str, str]) -> str:
+    return item[0]
 
 
 def cached(

@@ -21,6 +21,7 @@ from flask import Response
 from flask import render_template_string
 from flask import request
 from flask import session
+from flask import url_for
 from flask_caching import Cache
 from flask_caching import make_template_fragment_key
 
@@ -46,8 +47,8 @@ def new_app(**config: t.Any) -> Flask:
         TESTING=True,
         SECRET_KEY="test-secret",
         PERFKIT_CACHE_KEY_PREFIX=f"pkhttp-{uuid.uuid4().hex[:8]}:",
-        **config,
     )
+    app.config.update(config)
     return app
 
 
@@ -217,7 +218,69 @@ def test_head_is_answered_from_gets_entry(backend: str, apps: t.Callable[..., Fl
     get = client.get("/page")
     assert get.get_data(as_text=True) == "hello" and get.headers["X-Page"] == "1"
     assert client.head("/page").headers["Content-Length"] == "5"
-    assert ran == ["HEAD"]
+    assert ran == ["HEAD", "GET"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_head_without_its_body_never_answers_a_get(
+    backend: str, apps: t.Callable[..., Flask]
+) -> None:
+    app = apps(backend)
+
+    @app.route("/report", methods=["GET", "HEAD"])
+    @cache_short
+    def report() -> Response:
+        body = "" if request.method == "HEAD" else "the full report"
+        return Response(body, headers={"X-Kind": request.method})
+
+    client = app.test_client()
+    assert client.head("/report").headers["X-Kind"] == "HEAD"
+    get = client.get("/report")
+    assert get.get_data(as_text=True) == "the full report" and get.headers["X-Kind"] == "GET"
+    assert client.get("/report").get_data(as_text=True) == "the full report"
+    head = client.head("/report")
+    assert head.headers["X-Kind"] == "GET" and head.headers["Content-Length"] == "15"
+
+
+# -- the key is the whole URL ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_another_host_or_scheme_is_another_page(backend: str, apps: t.Callable[..., Flask]) -> None:
+    app = apps(backend)
+
+    @app.get("/home")
+    @cache_short
+    def home() -> str:
+        return url_for("home", _external=True)
+
+    client = app.test_client()
+    forged = client.get("/home", headers={"Host": "attacker.example"})
+    assert forged.get_data(as_text=True) == "http://attacker.example/home"
+    assert client.get("/home").get_data(as_text=True) == "http://localhost/home"
+    secure = client.get("/home", base_url="https://localhost")
+    assert secure.get_data(as_text=True) == "https://localhost/home"
+    mounted = client.get("/home", base_url="http://localhost/shop")
+    assert mounted.get_data(as_text=True) == "http://localhost/shop/home"
+    assert client.get("/home").get_data(as_text=True) == "http://localhost/home"
+    assert stats(app)["hits"] == 1
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_repeated_arguments_keep_their_order(backend: str, apps: t.Callable[..., Flask]) -> None:
+    app = apps(backend)
+
+    @app.get("/tags")
+    @cache_short
+    def tags() -> str:
+        return ",".join(request.args.getlist("t")) + "|" + request.args.get("x", "")
+
+    client = app.test_client()
+    assert client.get("/tags?t=a&t=b&x=1").get_data(as_text=True) == "a,b|1"
+    assert client.get("/tags?t=b&t=a&x=1").get_data(as_text=True) == "b,a|1"
+    assert client.get("/tags?x=1&t=a&t=b").get_data(as_text=True) == "a,b|1"
+    assert client.get("/tags?t=b&x=1&t=a").get_data(as_text=True) == "b,a|1"
+    assert stats(app)["hits"] == 2
 
 
 # -- 3. per-user pages are never served to someone else --------------------------------------
@@ -525,3 +588,29 @@ def test_redis_keys_carry_the_flask_caching_prefix(apps: t.Callable[..., Flask])
         assert found == [f"myapp_{key}"]
     finally:
         client.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_invalidation_takes_names_literally(backend: str, apps: t.Callable[..., Flask]) -> None:
+    app = apps(backend, CACHE_KEY_PREFIX=f"app[{uuid.uuid4().hex[:6]}]*_")
+    ran: list[str] = []
+
+    def counted(name: str) -> t.Callable[[int], int]:
+        def compute(i: int) -> int:
+            ran.append(name)
+            return i
+
+        return compute
+
+    bracketed = cache_short(key_prefix="items[v2]?")(counted("bracketed"))
+    lookalike = cache_short(key_prefix="itemsv")(counted("lookalike"))
+    with app.app_context():
+        cache = app.extensions["perfkit"].cache
+        bracketed(1), lookalike(1)
+        assert cache.invalidate(bracketed) == 1
+        bracketed(1), lookalike(1)
+        assert ran == ["bracketed", "lookalike", "bracketed"]
+        assert cache.invalidate(prefix="items[") == 1
+        assert cache.invalidate(tier="short") == 1
+        bracketed(1), lookalike(1)
+        assert ran[3:] == ["bracketed", "lookalike"]
