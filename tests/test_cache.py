@@ -28,6 +28,7 @@ from flask_perfkit import cache_short
 from flask_perfkit import cached
 from flask_perfkit.signals import cache_error
 from tests import cached_functions as funcs
+from tests.conftest import POSTGRES_URL
 from tests.conftest import REDIS_URL
 from tests.conftest import free_port
 from tests.conftest import require
@@ -270,6 +271,58 @@ def test_model_commits_drop_dependent_entries(tmp_path: Path) -> None:
         assert client_count() == 1
         assert len(counted) == 3
         db.engine.dispose()
+
+
+class Ledger(Base):
+    __tablename__ = "cache_ledger_rows"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(50))
+
+
+def test_commits_after_a_savepoint_or_a_table_statement_drop_entries() -> None:
+    require("PostgreSQL", POSTGRES_URL)
+    app = make_cache_app("redis", SQLALCHEMY_DATABASE_URI=POSTGRES_URL)
+    db = SQLAlchemy(model_class=Base)
+    db.init_app(app)
+    computed: list[str] = []
+
+    @cached("medium", invalidate_on=[Ledger])
+    def ledger_name(row_id: int) -> str:
+        name = db.session.get_one(Ledger, row_id).name
+        computed.append(name)
+        return name
+
+    with app.app_context():
+        Ledger.__table__.create(db.engine, checkfirst=True)
+        try:
+            db.session.add(Ledger(id=1, name="first"))
+            db.session.commit()
+            assert ledger_name(1) == "first"
+            # A change flushed before a savepoint that is rolled back is still committed.
+            db.session.get_one(Ledger, 1).name = "second"
+            db.session.flush()
+            savepoint = db.session.begin_nested()
+            db.session.add(Ledger(id=2, name="dropped"))
+            db.session.flush()
+            savepoint.rollback()
+            db.session.commit()
+            assert ledger_name(1) == "second"
+            # A Core statement on the mapped table.
+            db.session.execute(sa.update(Ledger.__table__).values(name="third"))
+            db.session.commit()
+            db.session.expire_all()
+            assert ledger_name(1) == "third"
+            # A rolled-back transaction drops nothing.
+            db.session.get_one(Ledger, 1).name = "never"
+            db.session.flush()
+            db.session.rollback()
+            assert ledger_name(1) == "third"
+            assert computed == ["first", "second", "third"]
+        finally:
+            db.session.rollback()
+            perfkit_of(app).cache.invalidate(ledger_name)
+            Ledger.__table__.drop(db.engine)
+            db.engine.dispose()
 
 
 def _assert_degrades(app: Flask, budget: float) -> None:
