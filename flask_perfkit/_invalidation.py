@@ -43,7 +43,7 @@ def _do_orm_execute(state: orm.ORMExecuteState) -> None:
     from .cache import _INVALIDATIONS
 
     for model in list(_INVALIDATIONS):
-        mapper = sa.inspect(model, raiseerr=False)
+        mapper: orm.Mapper[t.Any] | None = sa.inspect(model, raiseerr=False)
         if mapper is not None and table in getattr(mapper, "tables", ()):
             changed.add(model)
 

@@ -279,6 +279,9 @@ class Ledger(Base):
     name: Mapped[str] = mapped_column(sa.String(50))
 
 
+LEDGER = t.cast(sa.Table, Ledger.__table__)
+
+
 def test_commits_after_a_savepoint_or_a_table_statement_drop_entries() -> None:
     require("PostgreSQL", POSTGRES_URL)
     app = make_cache_app("redis", SQLALCHEMY_DATABASE_URI=POSTGRES_URL)
@@ -293,7 +296,7 @@ def test_commits_after_a_savepoint_or_a_table_statement_drop_entries() -> None:
         return name
 
     with app.app_context():
-        Ledger.__table__.create(db.engine, checkfirst=True)
+        LEDGER.create(db.engine, checkfirst=True)
         try:
             db.session.add(Ledger(id=1, name="first"))
             db.session.commit()
@@ -308,7 +311,7 @@ def test_commits_after_a_savepoint_or_a_table_statement_drop_entries() -> None:
             db.session.commit()
             assert ledger_name(1) == "second"
             # A Core statement on the mapped table.
-            db.session.execute(sa.update(Ledger.__table__).values(name="third"))
+            db.session.execute(sa.update(LEDGER).values(name="third"))
             db.session.commit()
             db.session.expire_all()
             assert ledger_name(1) == "third"
@@ -321,7 +324,7 @@ def test_commits_after_a_savepoint_or_a_table_statement_drop_entries() -> None:
         finally:
             db.session.rollback()
             perfkit_of(app).cache.invalidate(ledger_name)
-            Ledger.__table__.drop(db.engine)
+            LEDGER.drop(db.engine)
             db.engine.dispose()
 
 
