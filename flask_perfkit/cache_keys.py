@@ -144,4 +144,5 @@ class ArgumentKey:
         if extra is not None:
             parts.append(["~", _encode(extra, "vary_on")])
         text = json.dumps(parts, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+        # Lone surrogates (from JSON bodies, say) are kept, so they are keyed like other text.
+        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()

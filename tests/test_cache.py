@@ -90,6 +90,22 @@ def test_arguments_are_bound_to_the_signature(cache_app: Flask) -> None:
     assert funcs.nothing.make_cache_key(1).startswith(f"{prefix}medium:nothing:")
 
 
+def test_text_with_lone_surrogates_is_keyed(cache_app: Flask) -> None:
+    # json.loads('"\\ud800"') gives such text: it comes from any JSON request body.
+    calls: list[str] = []
+
+    @cache_short
+    def last_char(text: str) -> int:
+        calls.append(text)
+        return ord(text[-1])
+
+    values = ["a\ud800", "a\udc00", "a" + "\ud800" * 300]
+    for text in values * 2:
+        assert last_char(text) == ord(text[-1])
+    assert last_char(text="a\ud800") == 0xD800
+    assert calls == values
+
+
 def test_uncached_and_timeouts(cache_app: Flask) -> None:
     assert funcs.square.uncached(4) == 16
     assert funcs.square.uncached(4) == 16
