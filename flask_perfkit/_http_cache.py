@@ -9,16 +9,20 @@
 - A response is stored only when its status is cacheable by default (200, 203, 204, 300,
   301, 308, 404, 405, 410, 414, 501) and it has no ``Set-Cookie``, no ``Cache-Control``
   ``private``, ``no-store``, ``no-cache`` or a zero ``s-maxage`` (or ``max-age`` without
-  one), no ``Vary: *`` or ``Vary: Cookie``, and the view
+  one, or a past ``Expires`` without either), no ``Vary: *`` or ``Vary: Cookie``, and the view
   did not touch the session (Flask then adds ``Vary: Cookie``). Streamed responses are not
   stored.
+- A response that says how long it stays fresh (``s-maxage``, ``max-age`` or ``Expires``)
+  is served from the cache no longer than that, even when the tier keeps it longer.
 - Other ``Vary`` headers are keyed on: one entry holds the variants of a URL, each under
   the values the request had for the named headers, so a hit is still one backend read.
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
+import time
 import typing as t
 
 from flask import Response
@@ -68,7 +72,9 @@ def response_from(entry: t.Any) -> Response | None:
         variant = entry[_VARIANTS].get(_variant(entry[_VARY]))
         if variant is None:
             return None
-        status, headers, body = variant
+        status, headers, body, *fresh_until = variant
+        if fresh_until and time.time() >= float(fresh_until[0]):
+            return None
         return Response(body.encode("latin-1"), status=int(status), headers=list(headers))
     except (TypeError, KeyError, ValueError, AttributeError, UnicodeError):
         return None
@@ -85,12 +91,30 @@ def storable(response: Response) -> list[str] | None:
     control = response.cache_control
     if control.private is not None or control.no_store or control.no_cache is not None:
         return None
-    if (control.s_maxage if control.s_maxage is not None else control.max_age) == 0:
+    lifetime = freshness(response)
+    if lifetime is not None and lifetime <= 0:
         return None
     names = sorted({name.strip().lower() for name in response.vary if name.strip()})
     if UNCACHEABLE_VARY.intersection(names):
         return None
     return names
+
+
+def freshness(response: Response) -> float | None:
+    """Seconds the response says it stays fresh (RFC 9111, 4.2.1), or ``None`` if it does
+    not say; an ``Expires`` that cannot be read counts as already expired."""
+    control = response.cache_control
+    if control.s_maxage is not None:
+        return float(control.s_maxage)
+    if control.max_age is not None:
+        return float(control.max_age)
+    if "Expires" not in response.headers:
+        return None
+    expires = response.expires
+    if expires is None:
+        return 0.0
+    date = response.date or datetime.datetime.now(datetime.UTC)
+    return (expires - date).total_seconds()
 
 
 def entry_for(response: Response, previous: t.Any) -> t.Any:
@@ -108,7 +132,12 @@ def entry_for(response: Response, previous: t.Any) -> t.Any:
         pass
     key = _variant(names)
     variants.pop(key, None)
-    variants[key] = [response.status_code, headers, body]
+    variant: list[t.Any] = [response.status_code, headers, body]
+    lifetime = freshness(response)
+    if lifetime is not None:
+        # Shorter than the tier's time to live: the variant is a miss once it is stale.
+        variant.append(time.time() + lifetime)
+    variants[key] = variant
     while len(variants) > MAX_VARIANTS:
         del variants[next(iter(variants))]
     return {_VARY: names, _VARIANTS: variants}

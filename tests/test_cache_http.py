@@ -24,6 +24,7 @@ from flask import session
 from flask import url_for
 from flask_caching import Cache
 from flask_caching import make_template_fragment_key
+from werkzeug.http import http_date
 
 from flask_perfkit import PerfKit
 from flask_perfkit import cache_short
@@ -240,6 +241,37 @@ def test_a_head_without_its_body_never_answers_a_get(
     assert client.get("/report").get_data(as_text=True) == "the full report"
     head = client.head("/report")
     assert head.headers["X-Kind"] == "GET" and head.headers["Content-Length"] == "15"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_response_is_served_no_longer_than_it_stays_fresh(
+    backend: str, apps: t.Callable[..., Flask]
+) -> None:
+    app = apps(backend)
+    ran: list[str] = []
+    future = http_date(time.time() + 3600)
+    headers = {
+        "short": {"Cache-Control": "s-maxage=1, max-age=600"},
+        "long": {"Expires": future, "Date": http_date(time.time())},
+        "past": {"Expires": http_date(time.time() - 60)},
+        "garbled": {"Expires": "0"},
+    }
+
+    @app.get("/fresh/<kind>")
+    @cache_short
+    def fresh(kind: str) -> Response:
+        ran.append(kind)
+        return Response(kind, headers=headers[kind])
+
+    client = app.test_client()
+    for kind in headers:
+        assert client.get(f"/fresh/{kind}").get_data(as_text=True) == kind
+        assert client.get(f"/fresh/{kind}").get_data(as_text=True) == kind
+    assert ran == ["short", "long", "past", "past", "garbled", "garbled"]
+    time.sleep(1.1)
+    assert client.get("/fresh/short").get_data(as_text=True) == "short"
+    assert client.get("/fresh/long").get_data(as_text=True) == "long"
+    assert ran[6:] == ["short"]
 
 
 # -- the key is the whole URL ---------------------------------------------------------------
