@@ -334,7 +334,8 @@ class TieredCache:
         read back from its serialized form in memory (a copy of their own, as the backend
         would give them), or compute themselves when there is none (nothing to store, or it
         cannot be serialized), when that computation raised (the next waiter computes; only
-        the caller whose call raised sees the exception), or after
+        the caller whose call raised sees the exception; after a second one in a row the
+        remaining waiters compute side by side), or after
         ``PERFKIT_CACHE_LOCK_TIMEOUT``. The payload is stored after the waiters are released,
         so a slow or failing backend never holds them.
 
@@ -364,6 +365,11 @@ class TieredCache:
                 result, payload = produce()
                 data = None if payload is MISS else self._dump((_ENVELOPE, payload))
             except BaseException:
+                flight.failures += 1
+                if flight.failures >= _FAILURES_TO_SCATTER:
+                    # Failing again: a missing row, a database that is down. The callers still
+                    # waiting run side by side rather than fail one after another.
+                    flight.done = True
                 flight.lock.release()
                 raise
             flight.data = data
@@ -519,15 +525,21 @@ def _unwrap(raw: t.Any) -> t.Any:
     return MISS
 
 
+#: Computations of one key that raise in a row before its waiters stop taking turns.
+_FAILURES_TO_SCATTER = 2
+
+
 class _Flight:
     """The computation of one key in this process, shared by the callers that wait on it."""
 
-    __slots__ = ("callers", "data", "done", "lock")
+    __slots__ = ("callers", "data", "done", "failures", "lock")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.callers = 0
         self.done = False
+        #: Computations of the key that raised.
+        self.failures = 0
         #: The computed payload's envelope as the backend's serializer wrote it.
         self.data: t.Any = None
 

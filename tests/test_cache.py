@@ -454,6 +454,42 @@ def test_a_failing_computation_fails_only_its_caller(cache_app: Flask) -> None:
     assert len(attempts) == 2
 
 
+def test_a_computation_that_keeps_failing_releases_its_waiters(cache_app: Flask) -> None:
+    lock = threading.Lock()
+    running: list[int] = []
+    overlaps: list[int] = []
+
+    @cache_short
+    def missing(a: int) -> int:
+        with lock:
+            running.append(a)
+            overlaps.append(len(running))
+        time.sleep(0.1)
+        with lock:
+            running.remove(a)
+        raise LookupError("no such row")
+
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def call() -> None:
+        with cache_app.app_context():
+            barrier.wait()
+            try:
+                missing(1)
+            except LookupError:
+                outcomes.append("raised")
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes == ["raised"] * 8 and len(overlaps) == 8
+    # Two turns, then the remaining six waiters run side by side.
+    assert overlaps[:2] == [1, 1] and max(overlaps) > 1
+
+
 def test_direct_api_never_raises_and_tells_miss_from_none() -> None:
     app = make_cache_app("redis", CACHE_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
     with app.app_context():
