@@ -14,6 +14,8 @@
   stored.
 - A response that says how long it stays fresh (``s-maxage``, ``max-age`` or ``Expires``)
   is served from the cache no longer than that, even when the tier keeps it longer.
+- A hit that has an ``ETag`` or ``Last-Modified`` answers a conditional request
+  (``If-None-Match``, ``If-Modified-Since``) with 304 when the validator matches.
 - Other ``Vary`` headers are keyed on: one entry holds the variants of a URL, each under
   the values the request had for the named headers, so a hit is still one backend read.
 """
@@ -78,6 +80,15 @@ def response_from(entry: t.Any) -> Response | None:
         return Response(body.encode("latin-1"), status=int(status), headers=list(headers))
     except (TypeError, KeyError, ValueError, AttributeError, UnicodeError):
         return None
+
+
+def _conditional(response: Response) -> Response:
+    # A stored validator answers a conditional request with 304, as the view's own would.
+    validated = "ETag" in response.headers or "Last-Modified" in response.headers
+    asked = "If-None-Match" in request.headers or "If-Modified-Since" in request.headers
+    if validated and asked:
+        response.make_conditional(request.environ)
+    return response
 
 
 def storable(response: Response) -> list[str] | None:
@@ -162,7 +173,7 @@ def serve(
         cached = response_from(entry)
         if cached is not None:
             cache.count(tier, hit=True)
-            return cached
+            return _conditional(cached)
     cache.count(tier, hit=False)
     if request.method == "HEAD":
         # A view may answer HEAD without its body; that response must not answer a GET.

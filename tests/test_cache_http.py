@@ -274,6 +274,30 @@ def test_a_response_is_served_no_longer_than_it_stays_fresh(
     assert ran[6:] == ["short"]
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_hit_answers_conditional_requests(backend: str, apps: t.Callable[..., Flask]) -> None:
+    app = apps(backend)
+    ran: list[str] = []
+
+    @app.get("/doc")
+    @cache_short
+    def doc() -> Response:
+        ran.append("doc")
+        response = Response("the document")
+        response.set_etag("v1")
+        response.make_conditional(request)
+        return response
+
+    client = app.test_client()
+    assert client.get("/doc").get_data(as_text=True) == "the document"
+    matching = client.get("/doc", headers={"If-None-Match": '"v1"'})
+    assert matching.status_code == 304 and matching.get_data() == b""
+    other = client.get("/doc", headers={"If-None-Match": '"v0"'})
+    assert other.status_code == 200 and other.get_data(as_text=True) == "the document"
+    assert client.head("/doc", headers={"If-None-Match": '"v1"'}).status_code == 304
+    assert ran == ["doc"]
+
+
 # -- the key is the whole URL ---------------------------------------------------------------
 
 
