@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import time
@@ -61,11 +62,36 @@ def _variant(names: t.Iterable[str]) -> str:
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
-def _session_accessed() -> bool:
-    # Read the flag without touching the session: Flask 3.1's ``session`` proxy sets it.
+def _opened_session() -> t.Any:
+    # Read it without touching the session: Flask 3.1's ``session`` proxy sets ``accessed``.
     ctx = vars(request_ctx._get_current_object())  # type: ignore[attr-defined]
-    opened = ctx.get("_session", ctx.get("session"))
-    return bool(getattr(opened, "accessed", False))
+    return ctx.get("_session", ctx.get("session"))
+
+
+def _session_accessed() -> bool:
+    return bool(getattr(_opened_session(), "accessed", False))
+
+
+@contextlib.contextmanager
+def _view_reads_only(excused: bool) -> t.Iterator[None]:
+    """With ``excused``, only the view's own reads of the session count as touching it.
+
+    The reads before the view (``vary_on``, ``before_request``) tell whose page it is, and
+    ``vary_on`` keys on them. The flag is set again afterwards, so Flask still adds
+    ``Vary: Cookie`` to the response for caches further down the line.
+    """
+    opened: t.Any = _opened_session() if excused else None
+    earlier = bool(getattr(opened, "accessed", False))
+    try:
+        if earlier:
+            opened.accessed = False
+    except AttributeError:
+        earlier = False
+    try:
+        yield
+    finally:
+        if earlier:
+            opened.accessed = True
 
 
 def response_from(entry: t.Any) -> Response | None:
@@ -160,8 +186,13 @@ def serve(
     key: str,
     name: str,
     view: t.Callable[[], t.Any],
+    keyed_per_caller: bool = False,
 ) -> t.Any:
-    """Answer the current request from the cache, or run ``view`` and store its response."""
+    """Answer the current request from the cache, or run ``view`` and store its response.
+
+    :param keyed_per_caller: The key holds ``vary_on``: reading the session before the view
+        does not keep the response from being stored; reading it in the view still does.
+    """
     from .cache import _FAILED
     from .cache import MISS
 
@@ -181,8 +212,9 @@ def serve(
     previous = entry
 
     def produce() -> tuple[Response, t.Any]:
-        response = current_app.make_response(view())
-        stored = entry_for(response, previous)
+        with _view_reads_only(keyed_per_caller):
+            response = current_app.make_response(view())
+            stored = entry_for(response, previous)
         return response, MISS if stored is None else stored
 
     def resolve(shared_entry: t.Any) -> t.Any:

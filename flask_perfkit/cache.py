@@ -652,7 +652,8 @@ def cached(
                     return func(*args, **kwargs)
                 view_key = make_key(cache, args, kwargs, True)
                 view = functools.partial(func, *args, **kwargs)
-                return t.cast(R, _http_cache.serve(cache, tier, view_key, name, view))
+                served = _http_cache.serve(cache, tier, view_key, name, view, vary_on is not None)
+                return t.cast(R, served)
             key = make_key(cache, args, kwargs, False)
             value = cache.lookup(key, tier)
             if value is _FAILED:

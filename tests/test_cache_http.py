@@ -412,6 +412,44 @@ def test_pages_that_read_the_session_are_per_user(
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_pages_keyed_on_the_user_by_vary_on_are_stored(
+    backend: str, apps: t.Callable[..., Flask]
+) -> None:
+    app = apps(backend)
+    ran: list[str] = []
+
+    @app.post("/login/<user>")
+    def login(user: str) -> str:
+        session["user"] = user
+        return "ok"
+
+    @app.get("/inbox")
+    @cache_short(vary_on=lambda: session.get("user"))
+    def inbox() -> str:
+        ran.append("inbox")
+        return "an inbox"
+
+    @app.get("/greeting")
+    @cache_short(vary_on=lambda: session.get("user"))
+    def greeting() -> str:
+        ran.append("greeting")
+        return f"hello {session.get('user')}"  # the view reads the session itself
+
+    alice, bob = app.test_client(), app.test_client()
+    alice.post("/login/alice")
+    bob.post("/login/bob")
+    for client in (alice, bob, alice, bob):
+        response = client.get("/inbox")
+        assert response.get_data(as_text=True) == "an inbox"
+        assert "Cookie" in response.headers["Vary"]
+    assert ran == ["inbox", "inbox"]
+    for client, user in ((alice, "alice"), (bob, "bob"), (alice, "alice")):
+        assert client.get("/greeting").get_data(as_text=True) == f"hello {user}"
+    assert ran[2:] == ["greeting"] * 3
+    assert stats(app)["sets"] == 2
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_other_vary_headers_are_keyed_on(backend: str, apps: t.Callable[..., Flask]) -> None:
     app = apps(backend)
     ran: list[str] = []
