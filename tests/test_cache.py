@@ -106,6 +106,33 @@ def test_text_with_lone_surrogates_is_keyed(cache_app: Flask) -> None:
     assert calls == values
 
 
+class Repository:
+    table = "clients"
+    fetched: t.ClassVar[list[str]] = []
+
+    @classmethod
+    @cache_short
+    def fetch(cls, row_id: int) -> str:
+        cls.fetched.append(cls.table)
+        return f"{cls.table}/{row_id}"
+
+
+class ArchiveRepository(Repository):
+    table = "archive"
+
+
+def test_classmethods_key_each_class_apart(cache_app: Flask) -> None:
+    Repository.fetched.clear()
+    # CachedFunction is not a descriptor to type checkers: call through Any.
+    repository: t.Any = Repository
+    archive: t.Any = ArchiveRepository
+    for _ in range(2):
+        assert repository.fetch(1) == "clients/1"
+        assert archive.fetch(1) == "archive/1"
+    assert Repository.fetched == ["clients", "archive"]
+    cache_app.extensions["perfkit"].cache.invalidate(prefix="tests.test_cache.Repository")
+
+
 def test_uncached_and_timeouts(cache_app: Flask) -> None:
     assert funcs.square.uncached(4) == 16
     assert funcs.square.uncached(4) == 16
