@@ -49,6 +49,9 @@ def _do_orm_execute(state: orm.ORMExecuteState) -> None:
 
 
 def _after_commit(session: orm.Session) -> None:
+    if session.in_nested_transaction():
+        # A savepoint: nothing is visible to others until the transaction around it commits.
+        return
     changed: set[type] | None = session.info.pop(_KEY, None)
     if not changed:
         return

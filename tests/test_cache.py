@@ -371,6 +371,38 @@ def test_commits_after_a_savepoint_or_a_table_statement_drop_entries() -> None:
             db.engine.dispose()
 
 
+def test_a_savepoint_commit_waits_for_the_real_commit() -> None:
+    require("PostgreSQL", POSTGRES_URL)
+    app = make_cache_app("redis", SQLALCHEMY_DATABASE_URI=POSTGRES_URL)
+    db = SQLAlchemy(model_class=Base)
+    db.init_app(app)
+
+    @cached("medium", invalidate_on=[Ledger])
+    def ledger_name(session: Session, row_id: int) -> str:
+        return session.get_one(Ledger, row_id).name
+
+    with app.app_context():
+        LEDGER.create(db.engine, checkfirst=True)
+        try:
+            db.session.add(Ledger(id=1, name="first"))
+            db.session.commit()
+            db.session.get_one(Ledger, 1).name = "second"
+            db.session.flush()
+            with db.session.begin_nested():
+                pass
+            # Another request reads, and caches, what is committed so far.
+            with Session(db.engine) as other:
+                assert ledger_name(other, 1) == "first"
+            db.session.commit()
+            with Session(db.engine) as other:
+                assert ledger_name(other, 1) == "second"
+        finally:
+            db.session.rollback()
+            perfkit_of(app).cache.invalidate(ledger_name)
+            LEDGER.drop(db.engine)
+            db.engine.dispose()
+
+
 def _assert_degrades(app: Flask, budget: float) -> None:
     errors: list[str] = []
     with (
