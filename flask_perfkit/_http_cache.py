@@ -68,7 +68,8 @@ def _opened_session() -> t.Any:
     return ctx.get("_session", ctx.get("session"))
 
 
-def _session_accessed() -> bool:
+def session_accessed() -> bool:
+    """Whether the current request has read its session so far."""
     return bool(getattr(_opened_session(), "accessed", False))
 
 
@@ -76,9 +77,9 @@ def _session_accessed() -> bool:
 def _view_reads_only(excused: bool) -> t.Iterator[None]:
     """With ``excused``, only the view's own reads of the session count as touching it.
 
-    The reads before the view (``vary_on``, ``before_request``) tell whose page it is, and
-    ``vary_on`` keys on them. The flag is set again afterwards, so Flask still adds
-    ``Vary: Cookie`` to the response for caches further down the line.
+    ``excused`` when the first read was ``vary_on``'s, whose value the key holds. The flag is
+    set again afterwards, so Flask still adds ``Vary: Cookie`` to the response for caches
+    further down the line.
     """
     opened: t.Any = _opened_session() if excused else None
     earlier = bool(getattr(opened, "accessed", False))
@@ -123,7 +124,7 @@ def storable(response: Response) -> list[str] | None:
         return None
     if response.is_streamed or response.direct_passthrough:
         return None
-    if "Set-Cookie" in response.headers or _session_accessed():
+    if "Set-Cookie" in response.headers or session_accessed():
         return None
     control = response.cache_control
     if control.private is not None or control.no_store or control.no_cache is not None:
@@ -190,8 +191,9 @@ def serve(
 ) -> t.Any:
     """Answer the current request from the cache, or run ``view`` and store its response.
 
-    :param keyed_per_caller: The key holds ``vary_on``: reading the session before the view
-        does not keep the response from being stored; reading it in the view still does.
+    :param keyed_per_caller: The session was first read by ``vary_on``, whose value the key
+        holds: that read does not keep the response from being stored; one in the view
+        still does.
     """
     from .cache import _FAILED
     from .cache import MISS

@@ -650,9 +650,12 @@ def cached(
                 if _http_cache.bypasses_cache(shared):
                     cache.count(tier, hit=None)
                     return func(*args, **kwargs)
+                read_before = _http_cache.session_accessed()
                 view_key = make_key(cache, args, kwargs, True)
+                # The session was first read by vary_on, so the key holds what it read.
+                keyed = not read_before and _http_cache.session_accessed()
                 view = functools.partial(func, *args, **kwargs)
-                served = _http_cache.serve(cache, tier, view_key, name, view, vary_on is not None)
+                served = _http_cache.serve(cache, tier, view_key, name, view, keyed)
                 return t.cast(R, served)
             key = make_key(cache, args, kwargs, False)
             value = cache.lookup(key, tier)

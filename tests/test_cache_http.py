@@ -18,6 +18,7 @@ import redis
 from cachelib.serializers import JSONSerializer
 from flask import Flask
 from flask import Response
+from flask import g
 from flask import render_template_string
 from flask import request
 from flask import session
@@ -447,6 +448,34 @@ def test_pages_keyed_on_the_user_by_vary_on_are_stored(
         assert client.get("/greeting").get_data(as_text=True) == f"hello {user}"
     assert ran[2:] == ["greeting"] * 3
     assert stats(app)["sets"] == 2
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_session_read_before_vary_on_still_keeps_a_page_private(
+    backend: str, apps: t.Callable[..., Flask]
+) -> None:
+    app = apps(backend)
+
+    @app.before_request
+    def load_user() -> None:
+        g.user = session.get("user")
+
+    @app.post("/login/<user>")
+    def login(user: str) -> str:
+        session["user"] = user
+        return "ok"
+
+    @app.get("/dashboard")
+    @cache_short(vary_on=lambda: session.get("lang", "en"))
+    def dashboard() -> str:
+        return f"dashboard of {g.user}"
+
+    alice, bob = app.test_client(), app.test_client()
+    alice.post("/login/alice")
+    bob.post("/login/bob")
+    assert alice.get("/dashboard").get_data(as_text=True) == "dashboard of alice"
+    assert bob.get("/dashboard").get_data(as_text=True) == "dashboard of bob"
+    assert stats(app)["sets"] == 0
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
