@@ -1,23 +1,31 @@
 """Caching a view's responses the way a shared HTTP cache does (RFC 9111).
 
-- Only ``GET`` and ``HEAD`` are answered from the cache; ``HEAD`` shares ``GET``'s entry.
-  Other methods run the view and are counted as ``bypass``.
+- Only ``GET`` and ``HEAD`` are answered from the cache; ``HEAD`` is answered from ``GET``'s
+  entry, and a ``HEAD`` that misses runs the view without storing its response (a view may
+  leave out the body of a ``HEAD``). Other methods run the view and are counted as ``bypass``.
 - A request with ``Authorization`` is answered from the cache only when the decorator says
   the page is shared (``shared=True``); otherwise it runs the view, and its response is
   not stored.
 - A response is stored only when its status is cacheable by default (200, 203, 204, 300,
   301, 308, 404, 405, 410, 414, 501) and it has no ``Set-Cookie``, no ``Cache-Control``
   ``private``, ``no-store``, ``no-cache`` or a zero ``s-maxage`` (or ``max-age`` without
-  one), no ``Vary: *`` or ``Vary: Cookie``, and the view
+  one, or a past ``Expires`` without either), no ``Vary: *`` or ``Vary: Cookie``, and the view
   did not touch the session (Flask then adds ``Vary: Cookie``). Streamed responses are not
   stored.
+- A response that says how long it stays fresh (``s-maxage``, ``max-age`` or ``Expires``)
+  is served from the cache no longer than that, even when the tier keeps it longer.
+- A hit that has an ``ETag`` or ``Last-Modified`` answers a conditional request
+  (``If-None-Match``, ``If-Modified-Since``) with 304 when the validator matches.
 - Other ``Vary`` headers are keyed on: one entry holds the variants of a URL, each under
   the values the request had for the named headers, so a hit is still one backend read.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import hashlib
+import time
 import typing as t
 
 from flask import Response
@@ -54,11 +62,37 @@ def _variant(names: t.Iterable[str]) -> str:
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
-def _session_accessed() -> bool:
-    # Read the flag without touching the session: Flask 3.1's ``session`` proxy sets it.
+def _opened_session() -> t.Any:
+    # Read it without touching the session: Flask 3.1's ``session`` proxy sets ``accessed``.
     ctx = vars(request_ctx._get_current_object())  # type: ignore[attr-defined]
-    opened = ctx.get("_session", ctx.get("session"))
-    return bool(getattr(opened, "accessed", False))
+    return ctx.get("_session", ctx.get("session"))
+
+
+def session_accessed() -> bool:
+    """Whether the current request has read its session so far."""
+    return bool(getattr(_opened_session(), "accessed", False))
+
+
+@contextlib.contextmanager
+def _view_reads_only(excused: bool) -> t.Iterator[None]:
+    """With ``excused``, only the view's own reads of the session count as touching it.
+
+    ``excused`` when the first read was ``vary_on``'s, whose value the key holds. The flag is
+    set again afterwards, so Flask still adds ``Vary: Cookie`` to the response for caches
+    further down the line.
+    """
+    opened: t.Any = _opened_session() if excused else None
+    earlier = bool(getattr(opened, "accessed", False))
+    try:
+        if earlier:
+            opened.accessed = False
+    except AttributeError:
+        earlier = False
+    try:
+        yield
+    finally:
+        if earlier:
+            opened.accessed = True
 
 
 def response_from(entry: t.Any) -> Response | None:
@@ -67,10 +101,21 @@ def response_from(entry: t.Any) -> Response | None:
         variant = entry[_VARIANTS].get(_variant(entry[_VARY]))
         if variant is None:
             return None
-        status, headers, body = variant
+        status, headers, body, *fresh_until = variant
+        if fresh_until and time.time() >= float(fresh_until[0]):
+            return None
         return Response(body.encode("latin-1"), status=int(status), headers=list(headers))
     except (TypeError, KeyError, ValueError, AttributeError, UnicodeError):
         return None
+
+
+def _conditional(response: Response) -> Response:
+    # A stored validator answers a conditional request with 304, as the view's own would.
+    validated = "ETag" in response.headers or "Last-Modified" in response.headers
+    asked = "If-None-Match" in request.headers or "If-Modified-Since" in request.headers
+    if validated and asked:
+        response.make_conditional(request.environ)
+    return response
 
 
 def storable(response: Response) -> list[str] | None:
@@ -79,17 +124,35 @@ def storable(response: Response) -> list[str] | None:
         return None
     if response.is_streamed or response.direct_passthrough:
         return None
-    if "Set-Cookie" in response.headers or _session_accessed():
+    if "Set-Cookie" in response.headers or session_accessed():
         return None
     control = response.cache_control
     if control.private is not None or control.no_store or control.no_cache is not None:
         return None
-    if (control.s_maxage if control.s_maxage is not None else control.max_age) == 0:
+    lifetime = freshness(response)
+    if lifetime is not None and lifetime <= 0:
         return None
     names = sorted({name.strip().lower() for name in response.vary if name.strip()})
     if UNCACHEABLE_VARY.intersection(names):
         return None
     return names
+
+
+def freshness(response: Response) -> float | None:
+    """Seconds the response says it stays fresh (RFC 9111, 4.2.1), or ``None`` if it does
+    not say; an ``Expires`` that cannot be read counts as already expired."""
+    control = response.cache_control
+    if control.s_maxage is not None:
+        return float(control.s_maxage)
+    if control.max_age is not None:
+        return float(control.max_age)
+    if "Expires" not in response.headers:
+        return None
+    expires = response.expires
+    if expires is None:
+        return 0.0
+    date = response.date or datetime.datetime.now(datetime.UTC)
+    return (expires - date).total_seconds()
 
 
 def entry_for(response: Response, previous: t.Any) -> t.Any:
@@ -107,7 +170,12 @@ def entry_for(response: Response, previous: t.Any) -> t.Any:
         pass
     key = _variant(names)
     variants.pop(key, None)
-    variants[key] = [response.status_code, headers, body]
+    variant: list[t.Any] = [response.status_code, headers, body]
+    lifetime = freshness(response)
+    if lifetime is not None:
+        # Shorter than the tier's time to live: the variant is a miss once it is stale.
+        variant.append(time.time() + lifetime)
+    variants[key] = variant
     while len(variants) > MAX_VARIANTS:
         del variants[next(iter(variants))]
     return {_VARY: names, _VARIANTS: variants}
@@ -119,8 +187,14 @@ def serve(
     key: str,
     name: str,
     view: t.Callable[[], t.Any],
+    keyed_per_caller: bool = False,
 ) -> t.Any:
-    """Answer the current request from the cache, or run ``view`` and store its response."""
+    """Answer the current request from the cache, or run ``view`` and store its response.
+
+    :param keyed_per_caller: The session was first read by ``vary_on``, whose value the key
+        holds: that read does not keep the response from being stored; one in the view
+        still does.
+    """
     from .cache import _FAILED
     from .cache import MISS
 
@@ -132,13 +206,17 @@ def serve(
         cached = response_from(entry)
         if cached is not None:
             cache.count(tier, hit=True)
-            return cached
+            return _conditional(cached)
     cache.count(tier, hit=False)
+    if request.method == "HEAD":
+        # A view may answer HEAD without its body; that response must not answer a GET.
+        return view()
     previous = entry
 
     def produce() -> tuple[Response, t.Any]:
-        response = current_app.make_response(view())
-        stored = entry_for(response, previous)
+        with _view_reads_only(keyed_per_caller):
+            response = current_app.make_response(view())
+            stored = entry_for(response, previous)
         return response, MISS if stored is None else stored
 
     def resolve(shared_entry: t.Any) -> t.Any:

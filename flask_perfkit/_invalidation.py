@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import typing as t
 
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy import orm
 
@@ -29,11 +30,28 @@ def _after_flush(session: orm.Session, flush_context: t.Any) -> None:
 
 
 def _do_orm_execute(state: orm.ORMExecuteState) -> None:
-    if (state.is_update or state.is_delete or state.is_insert) and state.bind_mapper is not None:
-        _models_of(state.session.info.setdefault(_KEY, set()), state.bind_mapper.class_)
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return
+    changed: set[type] = state.session.info.setdefault(_KEY, set())
+    if state.bind_mapper is not None:
+        _models_of(changed, state.bind_mapper.class_)
+        return
+    # A Core statement on a table (``update(Client.__table__)``): the models mapped to it.
+    table = getattr(state.statement, "table", None)
+    if table is None:
+        return
+    from .cache import _INVALIDATIONS
+
+    for model in list(_INVALIDATIONS):
+        mapper: orm.Mapper[t.Any] | None = sa.inspect(model, raiseerr=False)
+        if mapper is not None and table in getattr(mapper, "tables", ()):
+            changed.add(model)
 
 
 def _after_commit(session: orm.Session) -> None:
+    if session.in_nested_transaction():
+        # A savepoint: nothing is visible to others until the transaction around it commits.
+        return
     changed: set[type] | None = session.info.pop(_KEY, None)
     if not changed:
         return
@@ -49,8 +67,11 @@ def _after_commit(session: orm.Session) -> None:
             cache.invalidate(func)
 
 
-def _after_rollback(session: orm.Session) -> None:
-    session.info.pop(_KEY, None)
+def _after_transaction_end(session: orm.Session, transaction: orm.SessionTransaction) -> None:
+    # Only the end of the outermost transaction forgets the changes: a savepoint rolled back
+    # inside it leaves the changes flushed before it to be committed.
+    if transaction.parent is None:
+        session.info.pop(_KEY, None)
 
 
 def listen() -> None:
@@ -59,7 +80,7 @@ def listen() -> None:
         ("after_flush", _after_flush),
         ("do_orm_execute", _do_orm_execute),
         ("after_commit", _after_commit),
-        ("after_rollback", _after_rollback),
+        ("after_transaction_end", _after_transaction_end),
     ):
         if not event.contains(orm.Session, name, listener):
             event.listen(orm.Session, name, listener)

@@ -18,6 +18,7 @@ import enum
 import functools
 import logging
 import pickle
+import re
 import threading
 import time
 import typing as t
@@ -333,7 +334,8 @@ class TieredCache:
         read back from its serialized form in memory (a copy of their own, as the backend
         would give them), or compute themselves when there is none (nothing to store, or it
         cannot be serialized), when that computation raised (the next waiter computes; only
-        the caller whose call raised sees the exception), or after
+        the caller whose call raised sees the exception; after a second one in a row the
+        remaining waiters compute side by side), or after
         ``PERFKIT_CACHE_LOCK_TIMEOUT``. The payload is stored after the waiters are released,
         so a slow or failing backend never holds them.
 
@@ -363,6 +365,11 @@ class TieredCache:
                 result, payload = produce()
                 data = None if payload is MISS else self._dump((_ENVELOPE, payload))
             except BaseException:
+                flight.failures += 1
+                if flight.failures >= _FAILURES_TO_SCATTER:
+                    # Failing again: a missing row, a database that is down. The callers still
+                    # waiting run side by side rather than fail one after another.
+                    flight.done = True
                 flight.lock.release()
                 raise
             flight.data = data
@@ -391,7 +398,7 @@ class TieredCache:
         if client is not None and hasattr(client, "scan_iter"):
             outer = backend._get_prefix() if hasattr(backend, "_get_prefix") else ""
             found = []
-            for raw in client.scan_iter(match=f"{outer}{pattern}", count=1000):
+            for raw in client.scan_iter(match=f"{glob_escape(outer)}{pattern}", count=1000):
                 name = raw.decode() if isinstance(raw, bytes) else raw
                 found.append(name[len(outer) :])
             return [k for k in found if match(k)]
@@ -442,10 +449,11 @@ class TieredCache:
                 if args or kwargs:
                     return self.invalidate_call(target, args, kwargs)
                 head = f"{self.prefix}{target.cache_tier.value}:{target.cache_name}:"
-                return self._delete_all(self._keys(lambda k: k.startswith(head), f"{head}*"))
+                pattern = f"{glob_escape(head)}*"
+                return self._delete_all(self._keys(lambda k: k.startswith(head), pattern))
             tier_part = wanted_tier.value if wanted_tier else "*"
-            name_part = f"{prefix}*" if prefix else "*"
-            pattern = f"{self.prefix}{tier_part}:{name_part}"
+            name_part = f"{glob_escape(prefix)}*" if prefix else "*"
+            pattern = f"{glob_escape(self.prefix)}{tier_part}:{name_part}"
             start = len(self.prefix)
 
             def match(key: str) -> bool:
@@ -501,6 +509,14 @@ class TieredCache:
         }
 
 
+def glob_escape(text: str) -> str:
+    """``text`` with Redis ``MATCH`` pattern characters escaped, to match it literally."""
+    return _GLOB_SPECIAL.sub(r"\\\g<0>", text)
+
+
+_GLOB_SPECIAL = re.compile(r"[\\*?\[\]]")
+
+
 def _unwrap(raw: t.Any) -> t.Any:
     """The value in a stored envelope, or :data:`MISS` for anything else."""
     # A JSON serializer gives the envelope back as a list.
@@ -509,15 +525,21 @@ def _unwrap(raw: t.Any) -> t.Any:
     return MISS
 
 
+#: Computations of one key that raise in a row before its waiters stop taking turns.
+_FAILURES_TO_SCATTER = 2
+
+
 class _Flight:
     """The computation of one key in this process, shared by the callers that wait on it."""
 
-    __slots__ = ("callers", "data", "done", "lock")
+    __slots__ = ("callers", "data", "done", "failures", "lock")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.callers = 0
         self.done = False
+        #: Computations of the key that raised.
+        self.failures = 0
         #: The computed payload's envelope as the backend's serializer wrote it.
         self.data: t.Any = None
 
@@ -568,7 +590,15 @@ def _is_view(wrapper: t.Callable[..., t.Any]) -> bool:
 
 
 def _view_part() -> t.Any:
-    return [request.path, sorted(request.args.items(multi=True))]
+    # The whole URL, as a shared cache keys on it: another host or scheme (a tenant's
+    # subdomain, a forged Host header) is another page. Arguments are sorted by name only,
+    # so the values of a repeated argument keep their order, as ``getlist`` gives them.
+    args = sorted(request.args.items(multi=True), key=_argument_name)
+    return [request.scheme, request.host, request.script_root, request.path, args]
+
+
+def _argument_name(item: tuple[str, str]) -> str:
+    return item[0]
 
 
 def cached(
@@ -620,9 +650,13 @@ def cached(
                 if _http_cache.bypasses_cache(shared):
                     cache.count(tier, hit=None)
                     return func(*args, **kwargs)
+                read_before = _http_cache.session_accessed()
                 view_key = make_key(cache, args, kwargs, True)
+                # The session was first read by vary_on, so the key holds what it read.
+                keyed = not read_before and _http_cache.session_accessed()
                 view = functools.partial(func, *args, **kwargs)
-                return t.cast(R, _http_cache.serve(cache, tier, view_key, name, view))
+                served = _http_cache.serve(cache, tier, view_key, name, view, keyed)
+                return t.cast(R, served)
             key = make_key(cache, args, kwargs, False)
             value = cache.lookup(key, tier)
             if value is _FAILED:

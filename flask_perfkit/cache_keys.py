@@ -54,6 +54,9 @@ def _encode(value: t.Any, name: str) -> t.Any:
         return [type(value).__name__, value.isoformat()]
     if isinstance(value, decimal.Decimal | uuid.UUID):
         return [type(value).__name__, str(value)]
+    if isinstance(value, type):
+        # A class (``cls`` of a classmethod) is known by its name.
+        return ["type", _qualname(value)]
     cache_key = getattr(value, "__cache_key__", None)
     if callable(cache_key):
         return ["obj", _qualname(type(value)), _encode(cache_key(), name)]
@@ -144,4 +147,5 @@ class ArgumentKey:
         if extra is not None:
             parts.append(["~", _encode(extra, "vary_on")])
         text = json.dumps(parts, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+        # Lone surrogates (from JSON bodies, say) are kept, so they are keyed like other text.
+        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()

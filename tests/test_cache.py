@@ -28,6 +28,7 @@ from flask_perfkit import cache_short
 from flask_perfkit import cached
 from flask_perfkit.signals import cache_error
 from tests import cached_functions as funcs
+from tests.conftest import POSTGRES_URL
 from tests.conftest import REDIS_KEY_PREFIX
 from tests.conftest import REDIS_URL
 from tests.conftest import free_port
@@ -88,6 +89,49 @@ def test_arguments_are_bound_to_the_signature(cache_app: Flask) -> None:
     prefix = cache_app.config["PERFKIT_CACHE_KEY_PREFIX"]
     assert key.startswith(f"{prefix}short:tests.cached_functions.square:")
     assert funcs.nothing.make_cache_key(1).startswith(f"{prefix}medium:nothing:")
+
+
+def test_text_with_lone_surrogates_is_keyed(cache_app: Flask) -> None:
+    # json.loads('"\\ud800"') gives such text: it comes from any JSON request body.
+    calls: list[str] = []
+
+    @cache_short
+    def last_char(text: str) -> int:
+        calls.append(text)
+        return ord(text[-1])
+
+    values = ["a\ud800", "a\udc00", "a" + "\ud800" * 300]
+    for text in values * 2:
+        assert last_char(text) == ord(text[-1])
+    assert last_char(text="a\ud800") == 0xD800
+    assert calls == values
+
+
+class Repository:
+    table = "clients"
+    fetched: t.ClassVar[list[str]] = []
+
+    @classmethod
+    @cache_short
+    def fetch(cls, row_id: int) -> str:
+        cls.fetched.append(cls.table)
+        return f"{cls.table}/{row_id}"
+
+
+class ArchiveRepository(Repository):
+    table = "archive"
+
+
+def test_classmethods_key_each_class_apart(cache_app: Flask) -> None:
+    Repository.fetched.clear()
+    # CachedFunction is not a descriptor to type checkers: call through Any.
+    repository: t.Any = Repository
+    archive: t.Any = ArchiveRepository
+    for _ in range(2):
+        assert repository.fetch(1) == "clients/1"
+        assert archive.fetch(1) == "archive/1"
+    assert Repository.fetched == ["clients", "archive"]
+    cache_app.extensions["perfkit"].cache.invalidate(prefix="tests.test_cache.Repository")
 
 
 def test_uncached_and_timeouts(cache_app: Flask) -> None:
@@ -183,7 +227,8 @@ def test_views_are_keyed_by_path_and_sorted_query_string() -> None:
     client = app.test_client()
     for query in ("a=1&b=2", "b=2&a=1", "page=1", "page=2", "page=2&x=1", "a=1&a=2", "a=2&a=1"):
         assert client.get(f"/items?{query}").status_code == 200
-    assert hits == ["a=1&b=2", "page=1", "page=2", "page=2&x=1", "a=1&a=2"]
+    # The values of a repeated argument keep their order: getlist() tells them apart.
+    assert hits == ["a=1&b=2", "page=1", "page=2", "page=2&x=1", "a=1&a=2", "a=2&a=1"]
     long_query = "q=" + "x" * 10_000
     assert client.get(f"/items?{long_query}").status_code == 200
     with app.app_context():
@@ -270,6 +315,93 @@ def test_model_commits_drop_dependent_entries(tmp_path: Path) -> None:
         assert client_count() == 1
         assert len(counted) == 3
         db.engine.dispose()
+
+
+class Ledger(Base):
+    __tablename__ = "cache_ledger_rows"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(50))
+
+
+LEDGER = t.cast(sa.Table, Ledger.__table__)
+
+
+def test_commits_after_a_savepoint_or_a_table_statement_drop_entries() -> None:
+    require("PostgreSQL", POSTGRES_URL)
+    app = make_cache_app("redis", SQLALCHEMY_DATABASE_URI=POSTGRES_URL)
+    db = SQLAlchemy(model_class=Base)
+    db.init_app(app)
+    computed: list[str] = []
+
+    @cached("medium", invalidate_on=[Ledger])
+    def ledger_name(row_id: int) -> str:
+        name = db.session.get_one(Ledger, row_id).name
+        computed.append(name)
+        return name
+
+    with app.app_context():
+        LEDGER.create(db.engine, checkfirst=True)
+        try:
+            db.session.add(Ledger(id=1, name="first"))
+            db.session.commit()
+            assert ledger_name(1) == "first"
+            # A change flushed before a savepoint that is rolled back is still committed.
+            db.session.get_one(Ledger, 1).name = "second"
+            db.session.flush()
+            savepoint = db.session.begin_nested()
+            db.session.add(Ledger(id=2, name="dropped"))
+            db.session.flush()
+            savepoint.rollback()
+            db.session.commit()
+            assert ledger_name(1) == "second"
+            # A Core statement on the mapped table.
+            db.session.execute(sa.update(LEDGER).values(name="third"))
+            db.session.commit()
+            db.session.expire_all()
+            assert ledger_name(1) == "third"
+            # A rolled-back transaction drops nothing.
+            db.session.get_one(Ledger, 1).name = "never"
+            db.session.flush()
+            db.session.rollback()
+            assert ledger_name(1) == "third"
+            assert computed == ["first", "second", "third"]
+        finally:
+            db.session.rollback()
+            perfkit_of(app).cache.invalidate(ledger_name)
+            LEDGER.drop(db.engine)
+            db.engine.dispose()
+
+
+def test_a_savepoint_commit_waits_for_the_real_commit() -> None:
+    require("PostgreSQL", POSTGRES_URL)
+    app = make_cache_app("redis", SQLALCHEMY_DATABASE_URI=POSTGRES_URL)
+    db = SQLAlchemy(model_class=Base)
+    db.init_app(app)
+
+    @cached("medium", invalidate_on=[Ledger])
+    def ledger_name(session: Session, row_id: int) -> str:
+        return session.get_one(Ledger, row_id).name
+
+    with app.app_context():
+        LEDGER.create(db.engine, checkfirst=True)
+        try:
+            db.session.add(Ledger(id=1, name="first"))
+            db.session.commit()
+            db.session.get_one(Ledger, 1).name = "second"
+            db.session.flush()
+            with db.session.begin_nested():
+                pass
+            # Another request reads, and caches, what is committed so far.
+            with Session(db.engine) as other:
+                assert ledger_name(other, 1) == "first"
+            db.session.commit()
+            with Session(db.engine) as other:
+                assert ledger_name(other, 1) == "second"
+        finally:
+            db.session.rollback()
+            perfkit_of(app).cache.invalidate(ledger_name)
+            LEDGER.drop(db.engine)
+            db.engine.dispose()
 
 
 def _assert_degrades(app: Flask, budget: float) -> None:
@@ -380,6 +512,42 @@ def test_a_failing_computation_fails_only_its_caller(cache_app: Flask) -> None:
         thread.join()
     assert sorted(outcomes) == ["ok 1", "ok 1", "ok 1", "raised"]
     assert len(attempts) == 2
+
+
+def test_a_computation_that_keeps_failing_releases_its_waiters(cache_app: Flask) -> None:
+    lock = threading.Lock()
+    running: list[int] = []
+    overlaps: list[int] = []
+
+    @cache_short
+    def missing(a: int) -> int:
+        with lock:
+            running.append(a)
+            overlaps.append(len(running))
+        time.sleep(0.1)
+        with lock:
+            running.remove(a)
+        raise LookupError("no such row")
+
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def call() -> None:
+        with cache_app.app_context():
+            barrier.wait()
+            try:
+                missing(1)
+            except LookupError:
+                outcomes.append("raised")
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes == ["raised"] * 8 and len(overlaps) == 8
+    # Two turns, then the remaining six waiters run side by side.
+    assert overlaps[:2] == [1, 1] and max(overlaps) > 1
 
 
 def test_direct_api_never_raises_and_tells_miss_from_none() -> None:

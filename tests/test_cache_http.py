@@ -18,11 +18,14 @@ import redis
 from cachelib.serializers import JSONSerializer
 from flask import Flask
 from flask import Response
+from flask import g
 from flask import render_template_string
 from flask import request
 from flask import session
+from flask import url_for
 from flask_caching import Cache
 from flask_caching import make_template_fragment_key
+from werkzeug.http import http_date
 
 from flask_perfkit import PerfKit
 from flask_perfkit import cache_short
@@ -46,8 +49,8 @@ def new_app(**config: t.Any) -> Flask:
         TESTING=True,
         SECRET_KEY="test-secret",
         PERFKIT_CACHE_KEY_PREFIX=f"pkhttp-{uuid.uuid4().hex[:8]}:",
-        **config,
     )
+    app.config.update(config)
     return app
 
 
@@ -217,7 +220,124 @@ def test_head_is_answered_from_gets_entry(backend: str, apps: t.Callable[..., Fl
     get = client.get("/page")
     assert get.get_data(as_text=True) == "hello" and get.headers["X-Page"] == "1"
     assert client.head("/page").headers["Content-Length"] == "5"
-    assert ran == ["HEAD"]
+    assert ran == ["HEAD", "GET"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_head_without_its_body_never_answers_a_get(
+    backend: str, apps: t.Callable[..., Flask]
+) -> None:
+    app = apps(backend)
+
+    @app.route("/report", methods=["GET", "HEAD"])
+    @cache_short
+    def report() -> Response:
+        body = "" if request.method == "HEAD" else "the full report"
+        return Response(body, headers={"X-Kind": request.method})
+
+    client = app.test_client()
+    assert client.head("/report").headers["X-Kind"] == "HEAD"
+    get = client.get("/report")
+    assert get.get_data(as_text=True) == "the full report" and get.headers["X-Kind"] == "GET"
+    assert client.get("/report").get_data(as_text=True) == "the full report"
+    head = client.head("/report")
+    assert head.headers["X-Kind"] == "GET" and head.headers["Content-Length"] == "15"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_response_is_served_no_longer_than_it_stays_fresh(
+    backend: str, apps: t.Callable[..., Flask]
+) -> None:
+    app = apps(backend)
+    ran: list[str] = []
+    future = http_date(time.time() + 3600)
+    headers = {
+        "short": {"Cache-Control": "s-maxage=1, max-age=600"},
+        "long": {"Expires": future, "Date": http_date(time.time())},
+        "past": {"Expires": http_date(time.time() - 60)},
+        "garbled": {"Expires": "0"},
+    }
+
+    @app.get("/fresh/<kind>")
+    @cache_short
+    def fresh(kind: str) -> Response:
+        ran.append(kind)
+        return Response(kind, headers=headers[kind])
+
+    client = app.test_client()
+    for kind in headers:
+        assert client.get(f"/fresh/{kind}").get_data(as_text=True) == kind
+        assert client.get(f"/fresh/{kind}").get_data(as_text=True) == kind
+    assert ran == ["short", "long", "past", "past", "garbled", "garbled"]
+    time.sleep(1.1)
+    assert client.get("/fresh/short").get_data(as_text=True) == "short"
+    assert client.get("/fresh/long").get_data(as_text=True) == "long"
+    assert ran[6:] == ["short"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_hit_answers_conditional_requests(backend: str, apps: t.Callable[..., Flask]) -> None:
+    app = apps(backend)
+    ran: list[str] = []
+
+    @app.get("/doc")
+    @cache_short
+    def doc() -> Response:
+        ran.append("doc")
+        response = Response("the document")
+        response.set_etag("v1")
+        response.make_conditional(request)
+        return response
+
+    client = app.test_client()
+    assert client.get("/doc").get_data(as_text=True) == "the document"
+    matching = client.get("/doc", headers={"If-None-Match": '"v1"'})
+    assert matching.status_code == 304 and matching.get_data() == b""
+    other = client.get("/doc", headers={"If-None-Match": '"v0"'})
+    assert other.status_code == 200 and other.get_data(as_text=True) == "the document"
+    assert client.head("/doc", headers={"If-None-Match": '"v1"'}).status_code == 304
+    assert ran == ["doc"]
+
+
+# -- the key is the whole URL ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_another_host_or_scheme_is_another_page(backend: str, apps: t.Callable[..., Flask]) -> None:
+    app = apps(backend)
+
+    @app.get("/home")
+    @cache_short
+    def home() -> str:
+        return url_for("home", _external=True)
+
+    client = app.test_client()
+    forged = client.get("/home", headers={"Host": "attacker.example"})
+    assert forged.get_data(as_text=True) == "http://attacker.example/home"
+    assert client.get("/home").get_data(as_text=True) == "http://localhost/home"
+    secure = client.get("/home", base_url="https://localhost")
+    assert secure.get_data(as_text=True) == "https://localhost/home"
+    mounted = client.get("/home", base_url="http://localhost/shop")
+    assert mounted.get_data(as_text=True) == "http://localhost/shop/home"
+    assert client.get("/home").get_data(as_text=True) == "http://localhost/home"
+    assert stats(app)["hits"] == 1
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_repeated_arguments_keep_their_order(backend: str, apps: t.Callable[..., Flask]) -> None:
+    app = apps(backend)
+
+    @app.get("/tags")
+    @cache_short
+    def tags() -> str:
+        return ",".join(request.args.getlist("t")) + "|" + request.args.get("x", "")
+
+    client = app.test_client()
+    assert client.get("/tags?t=a&t=b&x=1").get_data(as_text=True) == "a,b|1"
+    assert client.get("/tags?t=b&t=a&x=1").get_data(as_text=True) == "b,a|1"
+    assert client.get("/tags?x=1&t=a&t=b").get_data(as_text=True) == "a,b|1"
+    assert client.get("/tags?t=b&x=1&t=a").get_data(as_text=True) == "b,a|1"
+    assert stats(app)["hits"] == 2
 
 
 # -- 3. per-user pages are never served to someone else --------------------------------------
@@ -289,6 +409,72 @@ def test_pages_that_read_the_session_are_per_user(
     assert "Cookie" in response.headers["Vary"]
     assert anonymous.get("/me").get_data(as_text=True) == "private data of nobody"
     assert alice.get("/me").get_data(as_text=True) == "private data of alice"
+    assert stats(app)["sets"] == 0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_pages_keyed_on_the_user_by_vary_on_are_stored(
+    backend: str, apps: t.Callable[..., Flask]
+) -> None:
+    app = apps(backend)
+    ran: list[str] = []
+
+    @app.post("/login/<user>")
+    def login(user: str) -> str:
+        session["user"] = user
+        return "ok"
+
+    @app.get("/inbox")
+    @cache_short(vary_on=lambda: session.get("user"))
+    def inbox() -> str:
+        ran.append("inbox")
+        return "an inbox"
+
+    @app.get("/greeting")
+    @cache_short(vary_on=lambda: session.get("user"))
+    def greeting() -> str:
+        ran.append("greeting")
+        return f"hello {session.get('user')}"  # the view reads the session itself
+
+    alice, bob = app.test_client(), app.test_client()
+    alice.post("/login/alice")
+    bob.post("/login/bob")
+    for client in (alice, bob, alice, bob):
+        response = client.get("/inbox")
+        assert response.get_data(as_text=True) == "an inbox"
+        assert "Cookie" in response.headers["Vary"]
+    assert ran == ["inbox", "inbox"]
+    for client, user in ((alice, "alice"), (bob, "bob"), (alice, "alice")):
+        assert client.get("/greeting").get_data(as_text=True) == f"hello {user}"
+    assert ran[2:] == ["greeting"] * 3
+    assert stats(app)["sets"] == 2
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_session_read_before_vary_on_still_keeps_a_page_private(
+    backend: str, apps: t.Callable[..., Flask]
+) -> None:
+    app = apps(backend)
+
+    @app.before_request
+    def load_user() -> None:
+        g.user = session.get("user")
+
+    @app.post("/login/<user>")
+    def login(user: str) -> str:
+        session["user"] = user
+        return "ok"
+
+    @app.get("/dashboard")
+    @cache_short(vary_on=lambda: session.get("lang", "en"))
+    def dashboard() -> str:
+        return f"dashboard of {g.user}"
+
+    alice, bob = app.test_client(), app.test_client()
+    alice.post("/login/alice")
+    bob.post("/login/bob")
+    assert alice.get("/dashboard").get_data(as_text=True) == "dashboard of alice"
+    assert bob.get("/dashboard").get_data(as_text=True) == "dashboard of bob"
     assert stats(app)["sets"] == 0
 
 
@@ -525,3 +711,29 @@ def test_redis_keys_carry_the_flask_caching_prefix(apps: t.Callable[..., Flask])
         assert found == [f"myapp_{key}"]
     finally:
         client.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_invalidation_takes_names_literally(backend: str, apps: t.Callable[..., Flask]) -> None:
+    app = apps(backend, CACHE_KEY_PREFIX=f"app[{uuid.uuid4().hex[:6]}]*_")
+    ran: list[str] = []
+
+    def counted(name: str) -> t.Callable[[int], int]:
+        def compute(i: int) -> int:
+            ran.append(name)
+            return i
+
+        return compute
+
+    bracketed = cache_short(key_prefix="items[v2]?")(counted("bracketed"))
+    lookalike = cache_short(key_prefix="itemsv")(counted("lookalike"))
+    with app.app_context():
+        cache = app.extensions["perfkit"].cache
+        bracketed(1), lookalike(1)
+        assert cache.invalidate(bracketed) == 1
+        bracketed(1), lookalike(1)
+        assert ran == ["bracketed", "lookalike", "bracketed"]
+        assert cache.invalidate(prefix="items[") == 1
+        assert cache.invalidate(tier="short") == 1
+        bracketed(1), lookalike(1)
+        assert ran[3:] == ["bracketed", "lookalike"]
