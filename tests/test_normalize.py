@@ -401,3 +401,34 @@ def test_a_pattern_cache_is_freed_without_the_garbage_collector() -> None:
         assert ref() is None
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize(
+    ("statement", "pattern"),
+    [
+        ("SET app.key TO s3cr3t", "SET app.key TO ?"),
+        ('SET app.key = "s3cr3t"', "SET app.key = ?"),
+        ("SET search_path TO s3cr3t, other", "SET search_path TO ?, ?"),
+        ("SET @a = 1, @b = s3cr3t", "SET @a = ?, @b = ?"),
+        ("SET SESSION sql_mode = s3cr3t", "SET SESSION sql_mode = ?"),
+        ("ALTER ROLE r SET app.key TO s3cr3t", "ALTER ROLE r SET app.key TO ?"),
+        ("PRAGMA key = s3cr3t", "PRAGMA key = ?"),
+        ("PRAGMA key(s3cr3t)", "PRAGMA key(?)"),
+        ("SELECT 1; SET app.key = s3cr3t", "SELECT ?; SET app.key = ?"),
+        # Names stay: variables, functions, columns of UPDATE and INSERT ... SET.
+        ("SET @a = CONCAT(b, c)", "SET @a = CONCAT(b, c)"),
+        ("SET @@session.x = @@global.y", "SET @@session.x = @@global.y"),
+        ("UPDATE t SET a = b", "UPDATE t SET a = b"),
+        ("SET x = 1; UPDATE t SET a = b", "SET x = ?; UPDATE t SET a = b"),
+        ("INSERT INTO t SET a = b", "INSERT INTO t SET a = b"),
+        ("SET TRANSACTION ISOLATION LEVEL READ COMMITTED", None),
+        ("SET NAMES utf8mb4", None),
+    ],
+)
+def test_a_settings_value_is_a_literal_however_it_is_quoted(
+    dialect: str, statement: str, pattern: str | None
+) -> None:
+    if dialect == "sqlite" and "@" in statement:
+        pytest.skip("@name is a parameter on SQLite")
+    assert normalize(statement, dialect) == (statement if pattern is None else pattern)
