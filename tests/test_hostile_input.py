@@ -59,6 +59,7 @@ class Row(Base):
     amount: orm.Mapped[decimal.Decimal] = orm.mapped_column(sa.Numeric(10, 2))
     token: orm.Mapped[uuid.UUID]
     mood: orm.Mapped[Mood] = orm.mapped_column(sa.Enum(Mood, name="perfkit_hostile_mood"))
+    span: orm.Mapped[datetime.timedelta]
 
 
 def _rows(count: int) -> list[dict[str, t.Any]]:
@@ -72,6 +73,7 @@ def _rows(count: int) -> list[dict[str, t.Any]]:
             "amount": decimal.Decimal(i) / 4,
             "token": uuid.UUID(int=i),
             "mood": list(Mood)[i % 3],
+            "span": datetime.timedelta(hours=i % 5, microseconds=i),
         }
         for i in range(1, count + 1)
     ]
@@ -93,6 +95,7 @@ ORDERINGS = {
     "amount": lambda: sa.select(Row).order_by(Row.amount),
     "token": lambda: sa.select(Row).order_by(Row.token),
     "mood": lambda: sa.select(Row).order_by(Row.mood.desc()),
+    "span": lambda: sa.select(Row).order_by(Row.span.desc()),
 }
 
 
@@ -406,6 +409,9 @@ WRONG: dict[str, list[list[t.Any]]] = {
         ["s", "0.5"],
         ["dt", BASE.isoformat()],
         ["i", "1" * 40],
+        # Finite, but past what a double holds.
+        ["d", "1e999"],
+        ["d", "-1E+400"],
     ],
     "amount": [
         ["d", "sNaN"],
@@ -418,6 +424,16 @@ WRONG: dict[str, list[list[t.Any]]] = {
         ["s", "angry"],
         ["i", "7"],
         ["dt", BASE.isoformat()],
+    ],
+    "span": [
+        ["s", "1 day"],
+        ["i", "3600"],
+        ["dt", BASE.isoformat()],
+        ["t", "01:00:00"],
+        ["td", "1" * 41],
+        ["td", str(10**20)],
+        ["td", "-" + "9" * 30],
+        ["td", "1.5"],
     ],
     "token": [
         # The column gives uuid.UUID objects, never strings.
@@ -433,6 +449,9 @@ WRONG: dict[str, list[list[t.Any]]] = {
 NON_FINITE = {
     "ratio": [["f", "nan"], ["f", "inf"], ["f", "-inf"]],
     "amount": [["d", "NaN"], ["d", "Infinity"], ["d", "-Infinity"], ["f", "nan"]],
+    # PostgreSQL's interval holds any timedelta; elsewhere an interval is stored as a
+    # timestamp after 1970, and 10**18 microseconds is past year 9999.
+    "span": [["td", str(10**18)], ["td", str(-(10**17))]],
 }
 
 
@@ -483,7 +502,8 @@ _json_scalar = st.one_of(
 )
 _tagged = st.one_of(
     st.tuples(
-        st.sampled_from(["b", "i", "f", "d", "s", "dt", "da", "t", "u", "by", "e"]), _json_scalar
+        st.sampled_from(["b", "i", "f", "d", "s", "dt", "da", "t", "td", "u", "by", "e"]),
+        _json_scalar,
     ).map(list),
     st.just(["n"]),
     _json_scalar,
