@@ -247,7 +247,9 @@ def _codec() -> CursorCodec | None:
     key = config.get("SECRET_KEY")
     if not key:
         return None
-    keys = (*(config.get("SECRET_KEY_FALLBACKS") or ()), key)
+    # An empty fallback would let anyone sign a cursor: only keys with content are used.
+    fallbacks = config.get("SECRET_KEY_FALLBACKS") or ()
+    keys = (*(k for k in fallbacks if isinstance(k, (str, bytes)) and k), key)
     state = get_state()
     codec = state.cursor_codec
     if codec is None or codec.secret_keys != keys:

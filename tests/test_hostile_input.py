@@ -330,6 +330,26 @@ def test_without_secret_key_a_cursor_is_a_400_and_cursor_pages_a_config_error(
                 db.engine.dispose()
 
 
+def test_empty_key_fallbacks_sign_and_accept_nothing(make_app: AppFactory) -> None:
+    # An empty key is a key anyone has: a cursor signed with it must not be accepted.
+    app, db, _ = make_app(SECRET_KEY="k", SECRET_KEY_FALLBACKS=["", b"", None])
+    _add_views(app, db)
+    with app.app_context():
+        _fill(db)
+    client = app.test_client()
+    first = client.get("/rows/id?page_size=3")
+    assert first.status_code == 200
+    cursor = first.get_json()["metadata"]["next_cursor"]
+    assert client.get("/rows/id", query_string={"cursor": cursor}).status_code == 200
+    for key in ("", b""):
+        forged = CursorCodec([key]).encode([3, 3], False, _fingerprint(cursor))
+        response = client.get("/rows/id", query_string={"cursor": forged})
+        assert response.status_code == 400
+        assert response.get_json()["error"] == "invalid_cursor"
+    with app.app_context():
+        Base.metadata.drop_all(db.engine)
+
+
 def test_a_cursor_sent_to_a_list_that_serves_none_is_a_400(make_app: AppFactory) -> None:
     app, db, _ = make_app(SECRET_KEY="k")
 
