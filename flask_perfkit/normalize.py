@@ -33,6 +33,9 @@ MAX_PATTERN_LENGTH = 2000
 #: otherwise it is not read, and the pattern ends with ``"..."``. It keeps the cost of a huge
 #: statement bounded, and its pattern the same whatever the length of its literals.
 MAX_TOKENS = 1000
+#: The longest rest, after :data:`MAX_TOKENS` tokens, that is read in one pass; a longer one
+#: is not read, and the pattern ends with ``"..."``.
+MAX_TAIL_LENGTH = 256 * 1024
 #: The dialect used for an engine whose database has no rules of its own here.
 GENERIC = "generic"
 #: The dialects with their own tokenizing rules, by SQLAlchemy dialect name.
@@ -218,7 +221,6 @@ class _Unsure(Exception):
 # ``ALTER ROLE r SET x = "value"``, ``SET SESSION sql_mode = value``, ``PRAGMA key = value``.
 _SETTING_STATEMENTS = frozenset({"SET", "ALTER", "PRAGMA"})
 _NAME_KINDS = frozenset({"word", "ident", "dqs", "mword"})
-_SETTING_WORD = re.compile(r"\b(?:SET|PRAGMA)\b", re.IGNORECASE)
 
 
 class _Settings:
@@ -297,7 +299,8 @@ def _scan(
     backslash = False
     executable = False
     into = 0  # 1 after INTO, 2 after INTO name, 3 after INTO name "."
-    settings = _Settings() if _SETTING_WORD.search(statement) else None
+    settings: _Settings | None = None  # made when a statement starts with SET, ALTER, PRAGMA
+    starts = True  # whether the next token starts a statement
     names = 0  # the depth of brackets inside INSERT INTO name (...)
     count = 0
     while pos < end:
@@ -344,6 +347,10 @@ def _scan(
             if kind == "qstring" and "\\" in token:
                 backslash = True
             kind = token = "?"
+        if settings is None:
+            if starts and kind == "word" and token.upper() in _SETTING_STATEMENTS:
+                settings = _Settings()
+            starts = token == ";"
         if settings is not None and settings.step(kind, token, statement, pos):
             kind = token = "?"
         elif kind == "word":
@@ -457,7 +464,7 @@ def normalize(statement: str, dialect: str = GENERIC) -> str:
     cut = False
     if rest is not None:
         tail = statement[rest:]
-        if any(opener in tail for opener in rules.openers):
+        if len(tail) > MAX_TAIL_LENGTH or any(opener in tail for opener in rules.openers):
             cut = True
         else:
             # No string or comment can start in the rest: its literals are numbers and

@@ -10,6 +10,7 @@ import pytest
 
 from flask_perfkit.normalize import LARGE_CACHE_CHARS
 from flask_perfkit.normalize import MAX_PATTERN_LENGTH
+from flask_perfkit.normalize import MAX_TAIL_LENGTH
 from flask_perfkit.normalize import MAX_TOKENS
 from flask_perfkit.normalize import WITHHELD_NOTE
 from flask_perfkit.normalize import PatternCache
@@ -321,6 +322,22 @@ def test_a_repeated_bulk_insert_is_normalized_once(make_app: AppFactory) -> None
     assert cleared == {
         "size": 0, "limit": 4096, "hits": 0, "misses": 0, "evictions": 0, "withheld": 0
     }  # fmt: skip
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_the_rest_of_a_huge_statement_is_read_only_up_to_a_bound(dialect: str) -> None:
+    # Numbers only, so no string or comment stops the one-pass read: its length does.
+    def insert(rows: int) -> str:
+        values = ", ".join(f"({i}, {i * 7}, {i}.5)" for i in range(rows))
+        return f"INSERT INTO t (a, b, c) VALUES {values}"
+
+    within = insert(5 * MAX_TOKENS)
+    assert len(within) < MAX_TAIL_LENGTH
+    assert normalize(within, dialect) == "INSERT INTO t (a, b, c) VALUES (...)"
+    for rows in (MAX_TAIL_LENGTH // 10, MAX_TAIL_LENGTH // 2):
+        statement = insert(rows)
+        assert len(statement) > MAX_TAIL_LENGTH
+        assert normalize(statement, dialect) == "INSERT INTO t (a, b, c) VALUES (...) ..."
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
