@@ -218,8 +218,9 @@ class _Unsure(Exception):
 
 # Statements whose SET (or, for PRAGMA, whose "=" or "(") assigns a setting, whose value may
 # be a bare word or a quoted name as well as a string: ``SET app.key TO value``,
-# ``ALTER ROLE r SET x = "value"``, ``SET SESSION sql_mode = value``, ``PRAGMA key = value``.
-_SETTING_STATEMENTS = frozenset({"SET", "ALTER", "PRAGMA"})
+# ``ALTER ROLE r SET x = "value"``, ``CREATE FUNCTION ... SET x = value``,
+# ``SET SESSION sql_mode = value``, ``PRAGMA key = value``.
+_SETTING_STATEMENTS = frozenset({"SET", "ALTER", "CREATE", "PRAGMA"})
 _NAME_KINDS = frozenset({"word", "ident", "dqs", "mword"})
 
 
@@ -228,9 +229,9 @@ class _Settings:
     name becomes ``?`` like a string would.
 
     Follows one statement's tokens: after ``SET`` (leading a statement, or in an ``ALTER``
-    statement) or a leading ``PRAGMA``, a word or quoted name right after ``=`` or ``TO``,
-    or after a ``,`` that follows a value, is a value, unless ``=``, ``(``, ``.`` or ``:``
-    follows it (a variable, a function, a qualified name).
+    or ``CREATE`` statement) or a leading ``PRAGMA``, a word or quoted name right after
+    ``=`` or ``TO``, or after a ``,`` that follows a value, is a value, unless ``=``, ``(``,
+    ``.`` or ``:`` follows it (a variable, a function, a qualified name).
     """
 
     __slots__ = ("first", "state")
@@ -299,7 +300,7 @@ def _scan(
     backslash = False
     executable = False
     into = 0  # 1 after INTO, 2 after INTO name, 3 after INTO name "."
-    settings: _Settings | None = None  # made when a statement starts with SET, ALTER, PRAGMA
+    settings: _Settings | None = None  # made when a statement starts with one of them
     starts = True  # whether the next token starts a statement
     names = 0  # the depth of brackets inside INSERT INTO name (...)
     count = 0

@@ -430,6 +430,12 @@ def test_a_pattern_cache_is_freed_without_the_garbage_collector() -> None:
         ("SET @a = 1, @b = s3cr3t", "SET @a = ?, @b = ?"),
         ("SET SESSION sql_mode = s3cr3t", "SET SESSION sql_mode = ?"),
         ("ALTER ROLE r SET app.key TO s3cr3t", "ALTER ROLE r SET app.key TO ?"),
+        ("ALTER SYSTEM SET app.key = s3cr3t", "ALTER SYSTEM SET app.key = ?"),
+        ("ALTER DATABASE d SET app.key TO s3cr3t", "ALTER DATABASE d SET app.key TO ?"),
+        (
+            "CREATE FUNCTION f() RETURNS int SET app.key = s3cr3t AS 'SELECT 1' LANGUAGE sql",
+            "CREATE FUNCTION f() RETURNS int SET app.key = ? AS ? LANGUAGE sql",
+        ),
         ("PRAGMA key = s3cr3t", "PRAGMA key = ?"),
         ("PRAGMA key(s3cr3t)", "PRAGMA key(?)"),
         ("SELECT 1; SET app.key = s3cr3t", "SELECT ?; SET app.key = ?"),
