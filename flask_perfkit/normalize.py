@@ -230,8 +230,8 @@ class _Settings:
 
     Follows one statement's tokens: after ``SET`` (leading a statement, or in an ``ALTER``
     or ``CREATE`` statement) or a leading ``PRAGMA``, a word or quoted name right after
-    ``=`` or ``TO``, or after a ``,`` that follows a value, is a value, unless ``=``, ``(``,
-    ``.`` or ``:`` follows it (a variable, a function, a qualified name).
+    ``=`` or ``TO``, or after a ``,`` that follows a value, is a value, unless ``=``, ``:=``,
+    ``(`` or ``.`` follows it (a variable, a function, a qualified name).
     """
 
     __slots__ = ("first", "state")
@@ -261,8 +261,9 @@ class _Settings:
         elif self._value_starts(token, upper):
             self.state = 2
         elif self.state == 2 and kind in _NAME_KINDS:
-            following = statement[_skip_space(statement, pos) : _skip_space(statement, pos) + 1]
-            if following and following in "=(.:":
+            start = _skip_space(statement, pos)
+            following = statement[start : start + 2]
+            if following[:1] in {"=", "(", "."} or following == ":=":
                 self.state = 1
                 return False
             self.state = 3

@@ -439,6 +439,8 @@ def test_a_pattern_cache_is_freed_without_the_garbage_collector() -> None:
         ("PRAGMA key = s3cr3t", "PRAGMA key = ?"),
         ("PRAGMA key(s3cr3t)", "PRAGMA key(?)"),
         ("SELECT 1; SET app.key = s3cr3t", "SELECT ?; SET app.key = ?"),
+        ("SET app.key = s3cr3t::text", "SET app.key = ?::text"),
+        ("SET @a := 1, @b := s3cr3t", "SET @a := ?, @b := ?"),
         # Names stay: variables, functions, columns of UPDATE and INSERT ... SET.
         ("SET @a = CONCAT(b, c)", "SET @a = CONCAT(b, c)"),
         ("SET @@session.x = @@global.y", "SET @@session.x = @@global.y"),
