@@ -7,6 +7,8 @@ import tracemalloc
 import weakref
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from flask_perfkit.normalize import LARGE_CACHE_CHARS
 from flask_perfkit.normalize import MAX_PATTERN_LENGTH
@@ -457,3 +459,33 @@ def test_a_settings_value_is_a_literal_however_it_is_quoted(
     if dialect == "sqlite" and "@" in statement:
         pytest.skip("@name is a parameter on SQLite")
     assert normalize(statement, dialect) == (statement if pattern is None else pattern)
+
+
+_SETTING_FORMS = [
+    "SET app.key TO {}",
+    "SET app.key = {}",
+    "SET SESSION app.key TO other, {}",
+    "SET @a = 1, @b = {}",
+    "SET GLOBAL x = -{}",
+    "ALTER ROLE r SET app.key TO {}",
+    "ALTER DATABASE d SET app.key = {}",
+    "CREATE FUNCTION f() RETURNS int SET app.key = {} AS 'SELECT 1' LANGUAGE sql",
+    "PRAGMA key = {}",
+    "PRAGMA main.key({})",
+    "SELECT 1; SET app.key = {}",
+]
+
+
+@given(
+    form=st.sampled_from(_SETTING_FORMS),
+    dialect=st.sampled_from(DIALECTS),
+    word=st.text(alphabet=st.sampled_from("abcXYZ019_$é€"), min_size=1, max_size=12).map(
+        lambda text: "zq" + text
+    ),
+    quote=st.sampled_from(["", '"', "`"]),
+)
+def test_a_settings_value_never_reaches_the_pattern(
+    form: str, dialect: str, word: str, quote: str
+) -> None:
+    pattern = normalize(form.format(f"{quote}{word}{quote}"), dialect)
+    assert "zq" not in pattern, pattern
