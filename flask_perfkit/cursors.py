@@ -29,8 +29,9 @@ import sqlalchemy as sa
 
 from .errors import InvalidCursor
 
-#: Cursors longer than this are rejected before they are decoded.
-MAX_CURSOR_LENGTH = 1024
+#: Cursors longer than this are rejected before they are decoded, and never served: a row
+#: whose ordering values make a longer one gets none. It fits a request line of 8 KiB.
+MAX_CURSOR_LENGTH = 4096
 _SALT = b"flask-perfkit.cursor"
 #: Made once: ``json.dumps`` with options builds a new encoder on every call.
 _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
@@ -134,7 +135,8 @@ class CursorCodec:
         self._keys = derived[::-1]
 
     def encode(self, values: t.Sequence[t.Any], backward: bool, print_: str) -> str:
-        """A cursor for the row with these ordering values."""
+        """A cursor for the row with these ordering values (which :meth:`decode` refuses when
+        it is longer than :data:`MAX_CURSOR_LENGTH`)."""
         payload = ["p" if backward else "n", print_, *map(_encode_value, values)]
         data = _b64encode(_JSON.encode(payload).encode())
         signature = _b64encode(hmac.digest(self._keys[0], data, "sha256"))

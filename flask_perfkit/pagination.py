@@ -29,6 +29,7 @@ from sqlalchemy.sql.elements import _textual_label_reference
 
 from ._state import PerfKitState
 from ._state import get_state
+from .cursors import MAX_CURSOR_LENGTH
 from .cursors import CursorCodec
 from .cursors import fingerprint
 from .cursors import value_reader
@@ -612,9 +613,9 @@ def _offset_page(
         items, has_next = rows.items, rows.more
         if codec is not None and items:
             if has_next:
-                next_cursor = codec.encode(rows.key(-1), False, walk.fingerprint)
+                next_cursor = _serve(codec.encode(rows.key(-1), False, walk.fingerprint))
             if number > 1:
-                prev_cursor = codec.encode(rows.key(0), True, walk.fingerprint)
+                prev_cursor = _serve(codec.encode(rows.key(0), True, walk.fingerprint))
     total = _count(session, stmt, source, cap) if count else None
     return Page(
         items,
@@ -630,6 +631,12 @@ def _offset_page(
             strategy="offset",
         ),
     )
+
+
+def _serve(cursor: str) -> str | None:
+    """``cursor``, or ``None`` when it is too long to be accepted back: a client is never
+    handed a cursor that would be refused."""
+    return cursor if len(cursor) <= MAX_CURSOR_LENGTH else None
 
 
 def _keyset_page(
@@ -663,8 +670,8 @@ def _keyset_page(
             total_pages=None,
             has_next=has_next,
             has_prev=has_prev,
-            next_cursor=codec.encode(rows.key(-1), False, print_) if has_next else None,
-            prev_cursor=codec.encode(rows.key(0), True, print_) if has_prev else None,
+            next_cursor=_serve(codec.encode(rows.key(-1), False, print_)) if has_next else None,
+            prev_cursor=_serve(codec.encode(rows.key(0), True, print_)) if has_prev else None,
             strategy="cursor",
         ),
     )

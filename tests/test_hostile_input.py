@@ -28,6 +28,7 @@ from sqlalchemy import orm
 from flask_perfkit import ConfigError
 from flask_perfkit import PerfKit
 from flask_perfkit import paginate
+from flask_perfkit.cursors import MAX_CURSOR_LENGTH
 from flask_perfkit.cursors import CursorCodec
 
 from .conftest import AppFactory
@@ -348,6 +349,48 @@ def test_empty_key_fallbacks_sign_and_accept_nothing(make_app: AppFactory) -> No
         assert response.get_json()["error"] == "invalid_cursor"
     with app.app_context():
         Base.metadata.drop_all(db.engine)
+
+
+@pytest.mark.parametrize("ordering", ["title", "title_desc"])
+def test_every_cursor_served_is_accepted_back(make_app: AppFactory, ordering: str) -> None:
+    # Titles of 255 characters of three and four UTF-8 bytes each, and some far longer.
+    app, db, _ = make_app(SECRET_KEY="k")
+    table = sa.Table(
+        "perfkit_long_titles",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("title", sa.String(5000)),
+    )
+    titles = ["\u4e2d" * 255, "\U0001f600" * 254, "\u4e2d" * 3000, "\U0001f600" * 3000, "short"]
+    with app.app_context():
+        table.create(db.engine)
+        with db.engine.begin() as conn:
+            conn.execute(
+                table.insert(), [{"id": i, "title": titles[i % 5] + str(i)} for i in range(20)]
+            )
+
+    @app.get("/titles")
+    def list_titles() -> t.Any:
+        column = table.c.title.desc() if ordering == "title_desc" else table.c.title
+        stmt = sa.select(table.c.id).order_by(column)
+        return paginate(stmt, page_size=2, session=db.session).to_dict()
+
+    client = app.test_client()
+    served = 0
+    for page in range(1, 11):
+        body = client.get(f"/titles?page={page}").get_json()
+        for key in ("next_cursor", "prev_cursor"):
+            cursor = body["metadata"][key]
+            if cursor is None:
+                continue
+            served += 1
+            assert len(cursor) <= MAX_CURSOR_LENGTH
+            response = client.get("/titles", query_string={"cursor": cursor})
+            assert response.status_code == 200, (page, key)
+    # The 255-character titles (up to 1,020 bytes) have cursors, the far longer ones none.
+    assert served >= 10
+    with app.app_context():
+        table.drop(db.engine)
 
 
 def test_a_cursor_sent_to_a_list_that_serves_none_is_a_400(make_app: AppFactory) -> None:
