@@ -108,6 +108,12 @@ def _decode_value(item: t.Any) -> t.Any:
     return _DECODERS[tag](value)
 
 
+def usable_key(key: t.Any) -> t.TypeGuard[str | bytes]:
+    """Whether ``key`` can sign cursors: a string or bytes with content. An empty key is one
+    anyone has."""
+    return isinstance(key, (str, bytes)) and bool(key)
+
+
 def _bytes(key: str | bytes) -> bytes:
     return key.encode() if isinstance(key, str) else key
 

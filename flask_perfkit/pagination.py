@@ -32,6 +32,7 @@ from ._state import get_state
 from .cursors import MAX_CURSOR_LENGTH
 from .cursors import CursorCodec
 from .cursors import fingerprint
+from .cursors import usable_key
 from .cursors import value_reader
 from .errors import ConfigError
 from .errors import InvalidCursor
@@ -243,14 +244,15 @@ def _session(session: orm.Session | orm.scoped_session[t.Any] | None) -> orm.Ses
 
 
 def _codec() -> CursorCodec | None:
-    """The codec of the app's secret keys, or ``None`` when ``SECRET_KEY`` is not set."""
+    """The codec of the app's secret keys, or ``None`` when ``SECRET_KEY`` is not set (or is
+    not a string or bytes)."""
     config = current_app.config
     key = config.get("SECRET_KEY")
-    if not key:
+    if not usable_key(key):
         return None
     # An empty fallback would let anyone sign a cursor: only keys with content are used.
     fallbacks = config.get("SECRET_KEY_FALLBACKS") or ()
-    keys = (*(k for k in fallbacks if isinstance(k, (str, bytes)) and k), key)
+    keys = (*filter(usable_key, fallbacks), key)
     state = get_state()
     codec = state.cursor_codec
     if codec is None or codec.secret_keys != keys:
