@@ -331,47 +331,43 @@ def test_without_secret_key_a_cursor_is_a_400_and_cursor_pages_a_config_error(
                 db.engine.dispose()
 
 
+def _first_page(make_app: AppFactory, **config: t.Any) -> tuple[FlaskClient, dict[str, t.Any]]:
+    """A client of an app with the rows views (on an in-memory database) and its first page."""
+    app, db, _ = make_app(**config)
+    _add_views(app, db)
+    with app.app_context():
+        _fill(db)
+    client = app.test_client()
+    response = client.get("/rows/id?page_size=3")
+    assert response.status_code == 200
+    return client, response.get_json()
+
+
 @pytest.mark.parametrize("key", [12345, ["a list"], ""])
 def test_a_secret_key_that_cannot_sign_is_treated_as_missing(
     make_app: AppFactory, key: t.Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="flask_perfkit"):
-        app, db, _ = make_app(SECRET_KEY=key)
+        client, page = _first_page(make_app, SECRET_KEY=key)
     assert any("SECRET_KEY" in r.getMessage() for r in caplog.records)
-    _add_views(app, db)
-    with app.app_context():
-        _fill(db)
-    client = app.test_client()
-    page = client.get("/rows/id?page_size=3")
-    assert page.status_code == 200
-    assert page.get_json()["metadata"]["next_cursor"] is None
+    assert page["metadata"]["next_cursor"] is None
     response = client.get("/rows/id?cursor=abc")
     assert response.status_code == 400
     assert response.get_json()["error"] == "invalid_cursor"
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         client.get("/keyset")
-    with app.app_context():
-        Base.metadata.drop_all(db.engine)
 
 
 def test_empty_key_fallbacks_sign_and_accept_nothing(make_app: AppFactory) -> None:
     # An empty key is a key anyone has: a cursor signed with it must not be accepted.
-    app, db, _ = make_app(SECRET_KEY="k", SECRET_KEY_FALLBACKS=["", b"", None])
-    _add_views(app, db)
-    with app.app_context():
-        _fill(db)
-    client = app.test_client()
-    first = client.get("/rows/id?page_size=3")
-    assert first.status_code == 200
-    cursor = first.get_json()["metadata"]["next_cursor"]
+    client, page = _first_page(make_app, SECRET_KEY="k", SECRET_KEY_FALLBACKS=["", b"", None])
+    cursor = page["metadata"]["next_cursor"]
     assert client.get("/rows/id", query_string={"cursor": cursor}).status_code == 200
     for key in ("", b""):
         forged = CursorCodec([key]).encode([3, 3], False, _fingerprint(cursor))
         response = client.get("/rows/id", query_string={"cursor": forged})
         assert response.status_code == 400
         assert response.get_json()["error"] == "invalid_cursor"
-    with app.app_context():
-        Base.metadata.drop_all(db.engine)
 
 
 @pytest.mark.parametrize("ordering", ["title", "title_desc"])
