@@ -29,8 +29,9 @@ import sqlalchemy as sa
 
 from .errors import InvalidCursor
 
-#: Cursors longer than this are rejected before they are decoded.
-MAX_CURSOR_LENGTH = 1024
+#: Cursors longer than this are rejected before they are decoded, and never served: a row
+#: whose ordering values make a longer one gets none. It fits a request line of 8 KiB.
+MAX_CURSOR_LENGTH = 4096
 _SALT = b"flask-perfkit.cursor"
 #: Made once: ``json.dumps`` with options builds a new encoder on every call.
 _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
@@ -55,6 +56,8 @@ def _encode_value(value: t.Any) -> list[t.Any]:
         return ["da", value.isoformat()]
     if isinstance(value, datetime.time):
         return ["t", value.isoformat()]
+    if isinstance(value, datetime.timedelta):
+        return ["td", str(value // _MICROSECOND)]
     if isinstance(value, uuid.UUID):
         return ["u", str(value)]
     if isinstance(value, bytes):
@@ -79,6 +82,7 @@ _DECODERS: dict[str, t.Callable[[str], t.Any]] = {
     "dt": datetime.datetime.fromisoformat,
     "da": datetime.date.fromisoformat,
     "t": datetime.time.fromisoformat,
+    "td": lambda v: datetime.timedelta(microseconds=int(v)) if len(v) <= 40 else _bad(),
     "u": uuid.UUID,
     "by": lambda v: base64.b64decode(v, validate=True),
     "e": EnumName,
@@ -102,6 +106,12 @@ def _decode_value(item: t.Any) -> t.Any:
     if tag not in _DECODERS or not isinstance(value, str):
         _bad()
     return _DECODERS[tag](value)
+
+
+def usable_key(key: t.Any) -> t.TypeGuard[str | bytes]:
+    """Whether ``key`` can sign cursors: a string or bytes with content. An empty key is one
+    anyone has."""
+    return isinstance(key, (str, bytes)) and bool(key)
 
 
 def _bytes(key: str | bytes) -> bytes:
@@ -131,7 +141,8 @@ class CursorCodec:
         self._keys = derived[::-1]
 
     def encode(self, values: t.Sequence[t.Any], backward: bool, print_: str) -> str:
-        """A cursor for the row with these ordering values."""
+        """A cursor for the row with these ordering values (which :meth:`decode` refuses when
+        it is longer than :data:`MAX_CURSOR_LENGTH`)."""
         payload = ["p" if backward else "n", print_, *map(_encode_value, values)]
         data = _b64encode(_JSON.encode(payload).encode())
         signature = _b64encode(hmac.digest(self._keys[0], data, "sha256"))
@@ -175,6 +186,9 @@ def _b64encode(data: bytes) -> bytes:
 
 ValueCheck = t.Callable[[t.Any], bool]
 ValueReader = t.Callable[[t.Any], t.Any]
+_MICROSECOND = datetime.timedelta(microseconds=1)
+#: Where databases without an interval type store one: a timestamp this long after it.
+_EPOCH = datetime.datetime(1970, 1, 1)
 #: Bits of the integer types, where the database checks the range of a bound value.
 _INT_BITS = ((sa.SmallInteger, 16), (sa.BigInteger, 64), (sa.Integer, 32))
 #: Databases that store NaN and infinities in floating point and numeric columns.
@@ -191,15 +205,19 @@ def value_reader(
     Whatever the type, a value must be one the database can take as a bound parameter: no
     NaN or infinity (outside PostgreSQL's numeric types), no NUL or lone surrogate in a
     string, no integer past 64 bits. Then the value must be of the column's Python type:
-    ``int`` in the range of an integer column, a ``datetime`` for a timestamp (never a
-    ``date``, a ``time`` or a string), a ``date`` for a date, a string no longer than a sized
-    string column, one of the values of an enum (turned back into its member), and so on.
+    ``int`` in the range of an integer column, a number within a double's range for a
+    floating point column, a ``datetime`` for a timestamp (never a ``date``, a ``time`` or a
+    string), a ``date`` for a date, a ``timedelta`` the column can store for an interval, a
+    string no longer than a sized string column, one of the values of an enum (turned back
+    into its member), and so on.
     Types PerfKit does not know take any value that passes the first test.
 
     :param column_type: The type of the ordering expression.
     :param dialect: The database's dialect name, such as ``"postgresql"``.
     :param nullable: Whether the expression can be NULL, so ``None`` is a valid value.
     """
+    if isinstance(column_type, sa.sql.sqltypes._AbstractInterval):
+        return _interval_reader(column_type, dialect, nullable)
     impl = column_type
     while isinstance(impl, sa.types.TypeDecorator):
         impl = impl.impl_instance
@@ -217,6 +235,8 @@ def value_reader(
     elif affinity is not None and issubclass(affinity, (sa.Numeric, sa.Float)):
         kinds = (int, float, decimal.Decimal)
         non_finite = dialect in _NON_FINITE
+        if isinstance(impl, sa.Float):
+            extra = _fits_double
     elif affinity is not None and issubclass(affinity, sa.String):
         kinds = (str,)
         length = getattr(impl, "length", None)
@@ -256,6 +276,41 @@ def value_reader(
         return value if convert is None else convert(value)
 
     return read
+
+
+def _interval_reader(
+    column_type: sa.types.TypeEngine[t.Any], dialect: str, nullable: bool
+) -> ValueReader:
+    # PostgreSQL's interval holds every timedelta. Elsewhere SQLAlchemy stores an interval as
+    # the timestamp that long after _EPOCH, which must be within years 1 to 9999.
+    emulated = dialect != "postgresql" or not getattr(column_type, "native", True)
+
+    def read(value: t.Any) -> t.Any:
+        if value is None:
+            if nullable:
+                return None
+            _bad()
+        if not isinstance(value, datetime.timedelta):
+            _bad()
+        if emulated:
+            try:
+                _EPOCH + value
+            except OverflowError:
+                _bad()
+        return value
+
+    return read
+
+
+def _fits_double(value: t.Any) -> bool:
+    """Whether a number is within the range of a double precision float (NaN and
+    infinities are checked before)."""
+    if isinstance(value, float) or (isinstance(value, decimal.Decimal) and not value.is_finite()):
+        return True
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def _enum_reader(impl: sa.Enum) -> ValueReader:

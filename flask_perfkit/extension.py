@@ -24,6 +24,7 @@ from .cache import TieredCache
 from .checks import CheckFunction
 from .checks import HealthCheck
 from .config import BudgetAction
+from .cursors import usable_key
 from .errors import ConfigError
 from .errors import ConfigWarning
 from .errors import DatabaseUnavailable
@@ -149,10 +150,11 @@ class PerfKit:
                 " 'when_authorized' with PERFKIT_ADMIN_TOKEN or authorize= in production.",
                 cfg.health_url_prefix,
             )
-        if not app.config.get("SECRET_KEY") and not self._warned_secret_key:
+        if not usable_key(app.config.get("SECRET_KEY")) and not self._warned_secret_key:
             self._warned_secret_key = True
             logger.warning(
-                "SECRET_KEY is not set, and cursor pagination signs its cursors with it:"
+                "SECRET_KEY is not set (or is not a string or bytes), and cursor pagination"
+                " signs its cursors with it:"
                 ' paginate() serves no cursors, answers 400 to one, and strategy="cursor"'
                 " raises ConfigError. Set SECRET_KEY to use cursors."
             )

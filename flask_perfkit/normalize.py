@@ -33,6 +33,9 @@ MAX_PATTERN_LENGTH = 2000
 #: otherwise it is not read, and the pattern ends with ``"..."``. It keeps the cost of a huge
 #: statement bounded, and its pattern the same whatever the length of its literals.
 MAX_TOKENS = 1000
+#: The longest rest, after :data:`MAX_TOKENS` tokens, that is read in one pass; a longer one
+#: is not read, and the pattern ends with ``"..."``.
+MAX_TAIL_LENGTH = 256 * 1024
 #: The dialect used for an engine whose database has no rules of its own here.
 GENERIC = "generic"
 #: The dialects with their own tokenizing rules, by SQLAlchemy dialect name.
@@ -213,6 +216,72 @@ class _Unsure(Exception):
     """The statement cannot be tokenized with certainty."""
 
 
+# Statements whose SET (or, for PRAGMA, whose "=" or "(") assigns a setting, whose value may
+# be a bare word or a quoted name as well as a string: ``SET app.key TO value``,
+# ``ALTER ROLE r SET x = "value"``, ``CREATE FUNCTION ... SET x = value``,
+# ``SET SESSION sql_mode = value``, ``PRAGMA key = value``.
+_SETTING_STATEMENTS = frozenset({"SET", "ALTER", "CREATE", "PRAGMA"})
+_NAME_KINDS = frozenset({"word", "ident", "dqs", "mword"})
+
+
+class _Settings:
+    """Finds the values assigned to settings, so that a value written as a word or a quoted
+    name becomes ``?`` like a string would.
+
+    Follows one statement's tokens: after ``SET`` (leading a statement, or in an ``ALTER``
+    or ``CREATE`` statement) or a leading ``PRAGMA``, a word or quoted name right after
+    ``=`` or ``TO``, or after a ``,`` that follows a value, is a value, unless ``=``, ``:=``,
+    ``(`` or ``.`` follows it (a variable, a function, a qualified name).
+    """
+
+    __slots__ = ("first", "state")
+
+    # state: 0 outside a setting, 1 in a SET clause, 2 where a value starts, 3 after a value.
+    def __init__(self) -> None:
+        self.first: str | None = None
+        self.state = 0
+
+    def step(self, kind: str, token: str, statement: str, pos: int) -> bool:
+        """Whether the token is a setting's value written as a name, to be replaced."""
+        if token == ";":
+            self.first, self.state = None, 0
+            return False
+        upper = token.upper() if kind == "word" else ""
+        if self.first is None:
+            self.first = upper
+            if upper in {"SET", "PRAGMA"}:
+                self.state = 1
+            return False
+        if self.first not in _SETTING_STATEMENTS:
+            return False
+        if upper == "SET" and self.first != "PRAGMA":
+            self.state = 1
+        elif not self.state:
+            return False
+        elif self._value_starts(token, upper):
+            self.state = 2
+        elif self.state == 2 and kind in _NAME_KINDS:
+            start = _skip_space(statement, pos)
+            following = statement[start : start + 2]
+            if following[:1] in {"=", "(", "."} or following == ":=":
+                self.state = 1
+                return False
+            self.state = 3
+            return True
+        elif self.state == 2 and kind == "?":
+            self.state = 3
+        elif kind in _NAME_KINDS or token in {"(", ")"}:
+            self.state = 1
+        return False
+
+    def _value_starts(self, token: str, upper: str) -> bool:
+        if token == "=":
+            return True
+        if self.state == 1:
+            return upper == "TO" or (token == "(" and self.first == "PRAGMA")
+        return token == "," and self.state == 3
+
+
 def _scan(
     statement: str, dialect: _Dialect, lexer: re.Pattern[str]
 ) -> tuple[str, bool, int | None]:
@@ -232,6 +301,8 @@ def _scan(
     backslash = False
     executable = False
     into = 0  # 1 after INTO, 2 after INTO name, 3 after INTO name "."
+    settings: _Settings | None = None  # made when a statement starts with one of them
+    starts = True  # whether the next token starts a statement
     names = 0  # the depth of brackets inside INSERT INTO name (...)
     count = 0
     while pos < end:
@@ -277,6 +348,12 @@ def _scan(
         if kind in _REPLACED:
             if kind == "qstring" and "\\" in token:
                 backslash = True
+            kind = token = "?"
+        if settings is None:
+            if starts and kind == "word" and token.upper() in _SETTING_STATEMENTS:
+                settings = _Settings()
+            starts = token == ";"
+        if settings is not None and settings.step(kind, token, statement, pos):
             kind = token = "?"
         elif kind == "word":
             upper = token.upper()
@@ -389,7 +466,7 @@ def normalize(statement: str, dialect: str = GENERIC) -> str:
     cut = False
     if rest is not None:
         tail = statement[rest:]
-        if any(opener in tail for opener in rules.openers):
+        if len(tail) > MAX_TAIL_LENGTH or any(opener in tail for opener in rules.openers):
             cut = True
         else:
             # No string or comment can start in the rest: its literals are numbers and

@@ -29,8 +29,10 @@ from sqlalchemy.sql.elements import _textual_label_reference
 
 from ._state import PerfKitState
 from ._state import get_state
+from .cursors import MAX_CURSOR_LENGTH
 from .cursors import CursorCodec
 from .cursors import fingerprint
+from .cursors import usable_key
 from .cursors import value_reader
 from .errors import ConfigError
 from .errors import InvalidCursor
@@ -242,12 +244,15 @@ def _session(session: orm.Session | orm.scoped_session[t.Any] | None) -> orm.Ses
 
 
 def _codec() -> CursorCodec | None:
-    """The codec of the app's secret keys, or ``None`` when ``SECRET_KEY`` is not set."""
+    """The codec of the app's secret keys, or ``None`` when ``SECRET_KEY`` is not set (or is
+    not a string or bytes)."""
     config = current_app.config
     key = config.get("SECRET_KEY")
-    if not key:
+    if not usable_key(key):
         return None
-    keys = (*(config.get("SECRET_KEY_FALLBACKS") or ()), key)
+    # An empty fallback would let anyone sign a cursor: only keys with content are used.
+    fallbacks = config.get("SECRET_KEY_FALLBACKS") or ()
+    keys = (*filter(usable_key, fallbacks), key)
     state = get_state()
     codec = state.cursor_codec
     if codec is None or codec.secret_keys != keys:
@@ -630,9 +635,9 @@ def _offset_page(
         items, has_next = rows.items, rows.more
         if codec is not None and items:
             if has_next:
-                next_cursor = codec.encode(rows.key(-1), False, walk.fingerprint)
+                next_cursor = _serve(codec.encode(rows.key(-1), False, walk.fingerprint))
             if number > 1:
-                prev_cursor = codec.encode(rows.key(0), True, walk.fingerprint)
+                prev_cursor = _serve(codec.encode(rows.key(0), True, walk.fingerprint))
     total = _count(session, stmt, source, cap) if count else None
     return Page(
         items,
@@ -648,6 +653,12 @@ def _offset_page(
             strategy="offset",
         ),
     )
+
+
+def _serve(cursor: str) -> str | None:
+    """``cursor``, or ``None`` when it is too long to be accepted back: a client is never
+    handed a cursor that would be refused."""
+    return cursor if len(cursor) <= MAX_CURSOR_LENGTH else None
 
 
 def _keyset_page(
@@ -681,8 +692,8 @@ def _keyset_page(
             total_pages=None,
             has_next=has_next,
             has_prev=has_prev,
-            next_cursor=codec.encode(rows.key(-1), False, print_) if has_next else None,
-            prev_cursor=codec.encode(rows.key(0), True, print_) if has_prev else None,
+            next_cursor=_serve(codec.encode(rows.key(-1), False, print_)) if has_next else None,
+            prev_cursor=_serve(codec.encode(rows.key(0), True, print_)) if has_prev else None,
             strategy="cursor",
         ),
     )

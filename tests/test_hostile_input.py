@@ -28,6 +28,7 @@ from sqlalchemy import orm
 from flask_perfkit import ConfigError
 from flask_perfkit import PerfKit
 from flask_perfkit import paginate
+from flask_perfkit.cursors import MAX_CURSOR_LENGTH
 from flask_perfkit.cursors import CursorCodec
 
 from .conftest import AppFactory
@@ -59,6 +60,7 @@ class Row(Base):
     amount: orm.Mapped[decimal.Decimal] = orm.mapped_column(sa.Numeric(10, 2))
     token: orm.Mapped[uuid.UUID]
     mood: orm.Mapped[Mood] = orm.mapped_column(sa.Enum(Mood, name="perfkit_hostile_mood"))
+    span: orm.Mapped[datetime.timedelta]
 
 
 def _rows(count: int) -> list[dict[str, t.Any]]:
@@ -72,6 +74,7 @@ def _rows(count: int) -> list[dict[str, t.Any]]:
             "amount": decimal.Decimal(i) / 4,
             "token": uuid.UUID(int=i),
             "mood": list(Mood)[i % 3],
+            "span": datetime.timedelta(hours=i % 5, microseconds=i),
         }
         for i in range(1, count + 1)
     ]
@@ -93,6 +96,7 @@ ORDERINGS = {
     "amount": lambda: sa.select(Row).order_by(Row.amount),
     "token": lambda: sa.select(Row).order_by(Row.token),
     "mood": lambda: sa.select(Row).order_by(Row.mood.desc()),
+    "span": lambda: sa.select(Row).order_by(Row.span.desc()),
 }
 
 
@@ -327,6 +331,87 @@ def test_without_secret_key_a_cursor_is_a_400_and_cursor_pages_a_config_error(
                 db.engine.dispose()
 
 
+def _first_page(make_app: AppFactory, **config: t.Any) -> tuple[FlaskClient, dict[str, t.Any]]:
+    """A client of an app with the rows views (on an in-memory database) and its first page."""
+    app, db, _ = make_app(**config)
+    _add_views(app, db)
+    with app.app_context():
+        _fill(db)
+    client = app.test_client()
+    response = client.get("/rows/id?page_size=3")
+    assert response.status_code == 200
+    return client, response.get_json()
+
+
+@pytest.mark.parametrize("key", [12345, ["a list"], ""])
+def test_a_secret_key_that_cannot_sign_is_treated_as_missing(
+    make_app: AppFactory, key: t.Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="flask_perfkit"):
+        client, page = _first_page(make_app, SECRET_KEY=key)
+    assert any("SECRET_KEY" in r.getMessage() for r in caplog.records)
+    assert page["metadata"]["next_cursor"] is None
+    response = client.get("/rows/id?cursor=abc")
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_cursor"
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        client.get("/keyset")
+
+
+def test_empty_key_fallbacks_sign_and_accept_nothing(make_app: AppFactory) -> None:
+    # An empty key is a key anyone has: a cursor signed with it must not be accepted.
+    client, page = _first_page(make_app, SECRET_KEY="k", SECRET_KEY_FALLBACKS=["", b"", None])
+    cursor = page["metadata"]["next_cursor"]
+    assert client.get("/rows/id", query_string={"cursor": cursor}).status_code == 200
+    for key in ("", b""):
+        forged = CursorCodec([key]).encode([3, 3], False, _fingerprint(cursor))
+        response = client.get("/rows/id", query_string={"cursor": forged})
+        assert response.status_code == 400
+        assert response.get_json()["error"] == "invalid_cursor"
+
+
+@pytest.mark.parametrize("ordering", ["title", "title_desc"])
+def test_every_cursor_served_is_accepted_back(make_app: AppFactory, ordering: str) -> None:
+    # Titles of 255 characters of three and four UTF-8 bytes each, and some far longer.
+    app, db, _ = make_app(SECRET_KEY="k")
+    table = sa.Table(
+        "perfkit_long_titles",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("title", sa.String(5000)),
+    )
+    titles = ["\u4e2d" * 255, "\U0001f600" * 254, "\u4e2d" * 3000, "\U0001f600" * 3000, "short"]
+    with app.app_context():
+        table.create(db.engine)
+        with db.engine.begin() as conn:
+            conn.execute(
+                table.insert(), [{"id": i, "title": titles[i % 5] + str(i)} for i in range(20)]
+            )
+
+    @app.get("/titles")
+    def list_titles() -> t.Any:
+        column = table.c.title.desc() if ordering == "title_desc" else table.c.title
+        stmt = sa.select(table.c.id).order_by(column)
+        return paginate(stmt, page_size=2, session=db.session).to_dict()
+
+    client = app.test_client()
+    served = 0
+    for page in range(1, 11):
+        body = client.get(f"/titles?page={page}").get_json()
+        for key in ("next_cursor", "prev_cursor"):
+            cursor = body["metadata"][key]
+            if cursor is None:
+                continue
+            served += 1
+            assert len(cursor) <= MAX_CURSOR_LENGTH
+            response = client.get("/titles", query_string={"cursor": cursor})
+            assert response.status_code == 200, (page, key)
+    # The 255-character titles (up to 1,020 bytes) have cursors, the far longer ones none.
+    assert served >= 10
+    with app.app_context():
+        table.drop(db.engine)
+
+
 def test_a_cursor_sent_to_a_list_that_serves_none_is_a_400(make_app: AppFactory) -> None:
     app, db, _ = make_app(SECRET_KEY="k")
 
@@ -406,6 +491,9 @@ WRONG: dict[str, list[list[t.Any]]] = {
         ["s", "0.5"],
         ["dt", BASE.isoformat()],
         ["i", "1" * 40],
+        # Finite, but past what a double holds.
+        ["d", "1e999"],
+        ["d", "-1E+400"],
     ],
     "amount": [
         ["d", "sNaN"],
@@ -418,6 +506,16 @@ WRONG: dict[str, list[list[t.Any]]] = {
         ["s", "angry"],
         ["i", "7"],
         ["dt", BASE.isoformat()],
+    ],
+    "span": [
+        ["s", "1 day"],
+        ["i", "3600"],
+        ["dt", BASE.isoformat()],
+        ["t", "01:00:00"],
+        ["td", "1" * 41],
+        ["td", str(10**20)],
+        ["td", "-" + "9" * 30],
+        ["td", "1.5"],
     ],
     "token": [
         # The column gives uuid.UUID objects, never strings.
@@ -433,6 +531,9 @@ WRONG: dict[str, list[list[t.Any]]] = {
 NON_FINITE = {
     "ratio": [["f", "nan"], ["f", "inf"], ["f", "-inf"]],
     "amount": [["d", "NaN"], ["d", "Infinity"], ["d", "-Infinity"], ["f", "nan"]],
+    # PostgreSQL's interval holds any timedelta; elsewhere an interval is stored as a
+    # timestamp after 1970, and 10**18 microseconds is past year 9999.
+    "span": [["td", str(10**18)], ["td", str(-(10**17))]],
 }
 
 
@@ -483,7 +584,8 @@ _json_scalar = st.one_of(
 )
 _tagged = st.one_of(
     st.tuples(
-        st.sampled_from(["b", "i", "f", "d", "s", "dt", "da", "t", "u", "by", "e"]), _json_scalar
+        st.sampled_from(["b", "i", "f", "d", "s", "dt", "da", "t", "td", "u", "by", "e"]),
+        _json_scalar,
     ).map(list),
     st.just(["n"]),
     _json_scalar,

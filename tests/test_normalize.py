@@ -7,9 +7,12 @@ import tracemalloc
 import weakref
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from flask_perfkit.normalize import LARGE_CACHE_CHARS
 from flask_perfkit.normalize import MAX_PATTERN_LENGTH
+from flask_perfkit.normalize import MAX_TAIL_LENGTH
 from flask_perfkit.normalize import MAX_TOKENS
 from flask_perfkit.normalize import WITHHELD_NOTE
 from flask_perfkit.normalize import PatternCache
@@ -324,6 +327,22 @@ def test_a_repeated_bulk_insert_is_normalized_once(make_app: AppFactory) -> None
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
+def test_the_rest_of_a_huge_statement_is_read_only_up_to_a_bound(dialect: str) -> None:
+    # Numbers only, so no string or comment stops the one-pass read: its length does.
+    def insert(rows: int) -> str:
+        values = ", ".join(f"({i}, {i * 7}, {i}.5)" for i in range(rows))
+        return f"INSERT INTO t (a, b, c) VALUES {values}"
+
+    within = insert(5 * MAX_TOKENS)
+    assert len(within) < MAX_TAIL_LENGTH
+    assert normalize(within, dialect) == "INSERT INTO t (a, b, c) VALUES (...)"
+    for rows in (MAX_TAIL_LENGTH // 10, MAX_TAIL_LENGTH // 2):
+        statement = insert(rows)
+        assert len(statement) > MAX_TAIL_LENGTH
+        assert normalize(statement, dialect) == "INSERT INTO t (a, b, c) VALUES (...) ..."
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
 @pytest.mark.parametrize("rows", [3, MAX_TOKENS, 5 * MAX_TOKENS])
 def test_large_batches_of_parameters_are_read_to_the_end(dialect: str, rows: int) -> None:
     values = ", ".join(f"(%(a__{i})s, {i}, TRUE, ?, :b__{i}, 1.5e+{i % 9})" for i in range(rows))
@@ -401,3 +420,72 @@ def test_a_pattern_cache_is_freed_without_the_garbage_collector() -> None:
         assert ref() is None
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+@pytest.mark.parametrize(
+    ("statement", "pattern"),
+    [
+        ("SET app.key TO s3cr3t", "SET app.key TO ?"),
+        ('SET app.key = "s3cr3t"', "SET app.key = ?"),
+        ("SET search_path TO s3cr3t, other", "SET search_path TO ?, ?"),
+        ("SET @a = 1, @b = s3cr3t", "SET @a = ?, @b = ?"),
+        ("SET SESSION sql_mode = s3cr3t", "SET SESSION sql_mode = ?"),
+        ("ALTER ROLE r SET app.key TO s3cr3t", "ALTER ROLE r SET app.key TO ?"),
+        ("ALTER SYSTEM SET app.key = s3cr3t", "ALTER SYSTEM SET app.key = ?"),
+        ("ALTER DATABASE d SET app.key TO s3cr3t", "ALTER DATABASE d SET app.key TO ?"),
+        (
+            "CREATE FUNCTION f() RETURNS int SET app.key = s3cr3t AS 'SELECT 1' LANGUAGE sql",
+            "CREATE FUNCTION f() RETURNS int SET app.key = ? AS ? LANGUAGE sql",
+        ),
+        ("PRAGMA key = s3cr3t", "PRAGMA key = ?"),
+        ("PRAGMA key(s3cr3t)", "PRAGMA key(?)"),
+        ("SELECT 1; SET app.key = s3cr3t", "SELECT ?; SET app.key = ?"),
+        ("SET app.key = s3cr3t::text", "SET app.key = ?::text"),
+        ("SET @a := 1, @b := s3cr3t", "SET @a := ?, @b := ?"),
+        # Names stay: variables, functions, columns of UPDATE and INSERT ... SET.
+        ("SET @a = CONCAT(b, c)", "SET @a = CONCAT(b, c)"),
+        ("SET @@session.x = @@global.y", "SET @@session.x = @@global.y"),
+        ("UPDATE t SET a = b", "UPDATE t SET a = b"),
+        ("SET x = 1; UPDATE t SET a = b", "SET x = ?; UPDATE t SET a = b"),
+        ("INSERT INTO t SET a = b", "INSERT INTO t SET a = b"),
+        ("SET TRANSACTION ISOLATION LEVEL READ COMMITTED", None),
+        ("SET NAMES utf8mb4", None),
+    ],
+)
+def test_a_settings_value_is_a_literal_however_it_is_quoted(
+    dialect: str, statement: str, pattern: str | None
+) -> None:
+    if dialect == "sqlite" and "@" in statement:
+        pytest.skip("@name is a parameter on SQLite")
+    assert normalize(statement, dialect) == (statement if pattern is None else pattern)
+
+
+_SETTING_FORMS = [
+    "SET app.key TO {}",
+    "SET app.key = {}",
+    "SET SESSION app.key TO other, {}",
+    "SET @a = 1, @b = {}",
+    "SET GLOBAL x = -{}",
+    "ALTER ROLE r SET app.key TO {}",
+    "ALTER DATABASE d SET app.key = {}",
+    "CREATE FUNCTION f() RETURNS int SET app.key = {} AS 'SELECT 1' LANGUAGE sql",
+    "PRAGMA key = {}",
+    "PRAGMA main.key({})",
+    "SELECT 1; SET app.key = {}",
+]
+
+
+@given(
+    form=st.sampled_from(_SETTING_FORMS),
+    dialect=st.sampled_from(DIALECTS),
+    word=st.text(alphabet=st.sampled_from("abcXYZ019_$é€"), min_size=1, max_size=12).map(
+        lambda text: "zq" + text
+    ),
+    quote=st.sampled_from(["", '"', "`"]),
+)
+def test_a_settings_value_never_reaches_the_pattern(
+    form: str, dialect: str, word: str, quote: str
+) -> None:
+    pattern = normalize(form.format(f"{quote}{word}{quote}"), dialect)
+    assert "zq" not in pattern, pattern

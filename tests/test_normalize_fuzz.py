@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from hypothesis import HealthCheck
 from hypothesis import assume
 from hypothesis import given
@@ -276,6 +277,21 @@ PLANTED = {
 }
 
 
+def _served(client: FlaskClient) -> list[str]:
+    """The bodies of every profiling endpoint."""
+    bodies = []
+    for path in (
+        "/health/profiling",
+        "/health/profiling/queries?limit=1000",
+        "/health/profiling/slow-queries?limit=1000",
+        "/health/profiling/n-plus-one",
+    ):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        bodies.append(response.get_data(as_text=True))
+    return bodies
+
+
 def test_planted_literals_are_never_served(make_app: AppFactory, database_url: str) -> None:
     app, db, _ = make_app(
         database_url,
@@ -296,16 +312,7 @@ def test_planted_literals_are_never_served(make_app: AppFactory, database_url: s
 
     client = app.test_client()
     assert client.get("/plant").status_code == 200
-    bodies = []
-    for path in (
-        "/health/profiling",
-        "/health/profiling/queries?limit=1000",
-        "/health/profiling/slow-queries?limit=1000",
-        "/health/profiling/n-plus-one",
-    ):
-        response = client.get(path)
-        assert response.status_code == 200, path
-        bodies.append(response.get_data(as_text=True))
+    bodies = _served(client)
     assert all(MARKER not in body and HEX_MARKER not in body for body in bodies)
     queries = client.get("/health/profiling/queries?limit=1000").get_json()["queries"]
     assert sum(q["calls"] for q in queries) >= 3 * len(statements)
@@ -352,3 +359,66 @@ def test_the_cache_gives_every_thread_the_same_patterns() -> None:
     stats = cache.stats()
     assert stats["size"] <= 64
     assert stats["evictions"] > 0
+
+
+# Settings take a value as a bare word or a quoted name as well as a string: the value is a
+# literal whatever its quoting. Statements the database refuses are timed and served too.
+ROLE = "perfkit_t12_role"
+SETTINGS = {
+    "sqlite": [
+        f"PRAGMA perfkit_none = {MARKER}",
+        f'PRAGMA perfkit_none = "{MARKER}"',
+        f"PRAGMA perfkit_none({MARKER})",
+    ],
+    "postgresql": [
+        f"SET app.perfkit_key TO {MARKER}",
+        f'SET app.perfkit_key = "{MARKER}"',
+        f"SET SESSION app.perfkit_key TO {MARKER}, other",
+        f"SET LOCAL app.perfkit_key = {MARKER}",
+        f"ALTER ROLE {ROLE} SET app.perfkit_key TO {MARKER}",
+        f'ALTER ROLE {ROLE} IN DATABASE postgres SET app.perfkit_key = "{MARKER}"',
+    ],
+    "mysql": [
+        f"SET @perfkit_v = {MARKER}",
+        f"SET @perfkit_v = 1, @perfkit_w = {MARKER}",
+        f"SET SESSION sql_mode = {MARKER}",
+        f"SET @@session.sql_mode = `{MARKER}`",
+        f"SET @perfkit_v := ${MARKER}",
+    ],
+}
+
+
+def test_setting_values_are_never_served(make_app: AppFactory, database_url: str) -> None:
+    app, db, _ = make_app(
+        database_url, PERFKIT_SLOW_QUERY_MS=0, PERFKIT_HEALTH_SHOW_DETAILS="always"
+    )
+    with app.app_context():
+        dialect = dialect_of(db.engine.dialect.name)
+        engine = db.engine
+    statements = SETTINGS[dialect]
+    if dialect == "postgresql":
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP ROLE IF EXISTS {ROLE}")
+            conn.exec_driver_sql(f"CREATE ROLE {ROLE}")
+
+    @app.get("/set")
+    def set_values() -> dict[str, int]:
+        refused = 0
+        for statement in statements:
+            with engine.connect() as conn:
+                try:
+                    conn.exec_driver_sql(statement)
+                except sa.exc.DBAPIError:
+                    refused += 1
+        return {"refused": refused}
+
+    client = app.test_client()
+    try:
+        assert client.get("/set").status_code == 200
+    finally:
+        if dialect == "postgresql":
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f"DROP ROLE IF EXISTS {ROLE}")
+    assert all(MARKER not in body for body in _served(client))
+    patterns = {q["query"] for q in client.get("/health/profiling/queries").get_json()["queries"]}
+    assert {normalize(statement, dialect) for statement in statements} <= patterns
