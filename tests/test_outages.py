@@ -22,9 +22,11 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_sqlalchemy import SQLAlchemy
+from werkzeug.exceptions import HTTPException
 
 from flask_perfkit import breaker as _breaker
 from flask_perfkit import signals
+from flask_perfkit._state import get_state
 from flask_perfkit.errors import DatabaseCircuitOpen
 from flask_perfkit.errors import DatabaseUnavailable
 from tests.conftest import MYSQL_URL
@@ -473,6 +475,75 @@ def test_an_apps_own_handler_for_connection_errors_wins(
     # Connect errors keep driver details for the app's handler; the breaker's error follows.
     assert t.cast(sa.exc.OperationalError, seen[0]).orig is not None
     assert isinstance(seen[-1], DatabaseCircuitOpen)
+
+
+@pytest.mark.parametrize("order", ["before", "after"])
+def test_an_apps_handler_for_sqlalchemy_errors_wins_over_its_http_handler(
+    make_app: AppFactory, refused_url: str, tmp_path: t.Any, order: str
+) -> None:
+    # Apps often answer every HTTPException with a JSON body of their own and handle database
+    # errors apart. Without PerfKit, connection errors and pool timeouts reach the database
+    # handler; they still must, while the 503 is PerfKit's only for apps without one.
+    app, db, _ = make_app(
+        refused_url,
+        order=order,
+        PERFKIT_DB_BREAKER_FAILURES=2,
+        PERFKIT_POOL_SIZE=1,
+        PERFKIT_POOL_MAX_OVERFLOW=0,
+        PERFKIT_POOL_TIMEOUT=0.2,
+        SQLALCHEMY_BINDS={"local": f"sqlite:///{tmp_path / 'local.db'}"},
+    )
+    add_query_view(app, db)
+    seen: list[BaseException] = []
+
+    @app.get("/local")
+    def local() -> str:
+        with db.engines["local"].connect() as conn:
+            return str(conn.execute(sa.text("SELECT 1")).scalar())
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[dict[str, str], int]:
+        return {"handler": "http"}, error.code or 500
+
+    @app.errorhandler(sa.exc.SQLAlchemyError)
+    def database_error(error: sa.exc.SQLAlchemyError) -> tuple[dict[str, str], int]:
+        seen.append(error)
+        return {"handler": "database"}, 599
+
+    client = app.test_client()
+    for _ in range(3):
+        response = client.get("/q")
+        assert (response.status_code, response.get_json()) == (599, {"handler": "database"})
+    assert isinstance(seen[0], sa.exc.OperationalError)
+    assert isinstance(seen[-1], DatabaseCircuitOpen)
+    assert client.get("/nowhere").get_json() == {"handler": "http"}
+    with app.app_context():
+        local_engine = db.engines["local"]
+    with local_engine.connect():
+        response = client.get("/local")
+    assert (response.status_code, response.get_json()) == (599, {"handler": "database"})
+    assert len(seen) == 4
+    assert type(seen[3]) is sa.exc.TimeoutError
+    # The pool timeout is still counted.
+    assert get_state(app).checkout_timeouts == 1
+
+
+def test_an_apps_http_handler_alone_gets_the_503(make_app: AppFactory, refused_url: str) -> None:
+    app, db, _ = make_app(refused_url, PERFKIT_DB_BREAKER_FAILURES=2)
+    add_query_view(app, db)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[dict[str, t.Any], int]:
+        return {"code": error.code, "description": error.description}, error.code or 500
+
+    client = app.test_client()
+    for _ in range(3):
+        response = client.get("/q")
+        assert response.status_code == 503
+        assert response.get_json() == {
+            "code": 503,
+            "description": "The database is unavailable. Try again shortly.",
+        }
 
 
 def test_a_disconnect_inside_a_request_is_a_503_and_the_next_request_succeeds(
