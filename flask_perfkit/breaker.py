@@ -27,6 +27,7 @@ import contextlib
 import enum
 import logging
 import math
+import os
 import threading
 import time
 import typing as t
@@ -60,6 +61,8 @@ _MAX_PYMYSQL_SECONDS = 31536000
 _WAIT_SLICE = 0.1
 _POSTGRES_DRIVERS = frozenset({"psycopg", "psycopg2", "psycopg2cffi"})
 _MYSQL_DRIVERS = frozenset({"pymysql", "mysqldb"})
+# libpq's environment variables for the arguments PerfKit adds: set there, they are the user's.
+_LIBPQ_ENVIRONMENT = {"connect_timeout": "PGCONNECT_TIMEOUT", "options": "PGOPTIONS"}
 _ABSENT = object()
 
 _local = threading.local()
@@ -368,19 +371,28 @@ class EngineGuard:
         waiting.get = guarded_get  # type: ignore[method-assign]
 
     def _wanted_params(self, dialect: sa.Dialect, user: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
-        """The connect arguments PerfKit adds: those the user did not set."""
+        """The connect arguments PerfKit adds: those the user did not set.
+
+        On libpq, a ``PGCONNECT_TIMEOUT`` or ``PGOPTIONS`` environment variable is the user's
+        value too: an argument would override it.
+        """
         wanted: dict[str, t.Any] = {}
         dsn = user.get("dsn")
+        libpq = dialect.name == "postgresql" and dialect.driver in _POSTGRES_DRIVERS
+        environment: dict[str, str] = {}
+        if libpq:
+            for key, variable in _LIBPQ_ENVIRONMENT.items():
+                value = os.environ.get(variable)
+                if value is not None and value.strip():
+                    environment[key] = value
         if self.connect_timeout is not None:
             for key, value in connect_timeout_params(dialect, self.connect_timeout).items():
-                if key not in user and not _mentions(dsn, key):
+                if key not in user and key not in environment and not _mentions(dsn, key):
                     wanted[key] = value
-        if (
-            self.statement_timeout is not None
-            and dialect.name == "postgresql"
-            and dialect.driver in _POSTGRES_DRIVERS
-        ):
-            options = user.get("options") or ""
+        if self.statement_timeout is not None and libpq:
+            # Given as an argument, options replace PGOPTIONS: keep what it holds.
+            options = user["options"] if "options" in user else environment.get("options")
+            options = options or ""
             if not _mentions(options, "statement_timeout") and not _mentions(
                 dsn, "statement_timeout"
             ):

@@ -644,6 +644,33 @@ def test_connect_and_statement_timeouts_on_postgresql_and_the_users_values_win(
     assert default_seen[-1]["tcp_user_timeout"] == 3000
 
 
+def test_libpq_environment_variables_are_the_users_values(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PGCONNECT_TIMEOUT and PGOPTIONS are how many deployments configure libpq; an argument
+    # overrides them, so adding one must neither drop their settings nor beat their values.
+    require("PostgreSQL", POSTGRES_URL)
+    monkeypatch.setenv("PGCONNECT_TIMEOUT", "11")
+    monkeypatch.setenv("PGOPTIONS", "-c search_path=pg_catalog,perfkit_env -c work_mem=5MB")
+    app, db, _ = make_app(POSTGRES_URL, PERFKIT_DB_STATEMENT_TIMEOUT=0.5)
+    with app.app_context():
+        engine = db.engine
+    seen = _captured_params(engine)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SHOW search_path")).scalar() == "pg_catalog,perfkit_env"
+        assert conn.execute(sa.text("SHOW work_mem")).scalar() == "5MB"
+        assert conn.execute(sa.text("SHOW statement_timeout")).scalar() == "500ms"
+    assert "connect_timeout" not in seen[-1]
+    assert seen[-1]["tcp_user_timeout"] == 5000
+
+    # A statement timeout in PGOPTIONS wins too.
+    monkeypatch.setenv("PGOPTIONS", "-c statement_timeout=7s")
+    engine.dispose()
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SHOW statement_timeout")).scalar() == "7s"
+    assert "options" not in seen[-1]
+
+
 def test_connect_and_statement_timeouts_on_mariadb_and_sqlite(
     make_app: AppFactory, tmp_path: t.Any
 ) -> None:
