@@ -28,6 +28,7 @@ import enum
 import logging
 import math
 import os
+import socket
 import threading
 import time
 import typing as t
@@ -296,6 +297,13 @@ class EngineGuard:
         event.listen(engine, "engine_disposed", self._disposed)
         if self.statement_timeout is not None and dialect.name in {"mysql", "mariadb"}:
             event.listen(engine, "connect", self._set_mysql_statement_timeout)
+        if (
+            self.connect_timeout is not None
+            and dialect.name in {"mysql", "mariadb"}
+            and dialect.driver == "pymysql"
+            and hasattr(socket, "TCP_USER_TIMEOUT")
+        ):
+            event.listen(engine, "connect", self._set_pymysql_tcp_user_timeout)
         self.wrap_pool(engine.pool)
 
     def __repr__(self) -> str:
@@ -445,6 +453,22 @@ class EngineGuard:
                         cparams.pop(key, None)
                     else:
                         cparams[key] = value
+
+    def _set_pymysql_tcp_user_timeout(self, dbapi_connection: t.Any, record: t.Any) -> None:
+        """Give a new PyMySQL connection's socket ``TCP_USER_TIMEOUT`` (Linux), as libpq's
+        ``tcp_user_timeout`` does: a connection whose sent data goes unacknowledged for the
+        connect timeout (a black-holed host) is closed by the kernel instead of holding its
+        request until TCP gives up, about 15 minutes. It never limits how long a statement runs.
+        """
+        sock = getattr(dbapi_connection, "_sock", None)
+        if not isinstance(sock, socket.socket) or sock.family not in {
+            socket.AF_INET,
+            socket.AF_INET6,
+        }:
+            return
+        ms = min(max(1, math.ceil(t.cast(float, self.connect_timeout) * 1000)), _MAX_MS)
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, ms)
 
     def _set_mysql_statement_timeout(self, dbapi_connection: t.Any, record: t.Any) -> None:
         user = self._user_params or {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import socket
 import statistics
 import threading
 import time
@@ -669,6 +670,28 @@ def test_libpq_environment_variables_are_the_users_values(
     with engine.connect() as conn:
         assert conn.execute(sa.text("SHOW statement_timeout")).scalar() == "7s"
     assert "options" not in seen[-1]
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_USER_TIMEOUT"), reason="Linux only")
+def test_pymysql_connections_are_closed_by_the_kernel_when_the_host_vanishes(
+    make_app: AppFactory,
+) -> None:
+    # A black-holed MariaDB must not hold a request on a pooled connection (a pre-ping, a
+    # statement) for TCP's 15 minutes: like libpq's tcp_user_timeout, the socket gets
+    # TCP_USER_TIMEOUT of the connect timeout.
+    require("MariaDB", MYSQL_URL)
+
+    def user_timeout(connection: sa.Connection) -> int:
+        sock = connection.connection.dbapi_connection._sock  # type: ignore[union-attr]
+        return int(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT))
+
+    app, db, _ = make_app(MYSQL_URL, PERFKIT_DB_CONNECT_TIMEOUT=3)
+    with app.app_context(), db.engine.connect() as conn:
+        assert user_timeout(conn) == 3000
+        assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+    default, default_db, _ = make_app(MYSQL_URL, PERFKIT_DB_CONNECT_TIMEOUT=None)
+    with default.app_context(), default_db.engine.connect() as conn:
+        assert user_timeout(conn) == 0
 
 
 def test_connect_and_statement_timeouts_on_mariadb_and_sqlite(
