@@ -110,22 +110,33 @@ class CircuitBreaker:
         self._opened_at = 0.0
         self._trial_started = 0.0
         self._lock = threading.Lock()
-        self._listeners: list[ChangeListener] = []
+        self._listeners: list[weakref.ref[ChangeListener]] = []
 
     def __repr__(self) -> str:
         return f"<CircuitBreaker {self.name!r} {self.state.value}>"
 
     def add_listener(self, listener: ChangeListener) -> None:
-        """Call ``listener`` on every change of state, in the thread that caused it."""
+        """Call ``listener`` on every change of state, in the thread that caused it.
+
+        The listener is held weakly, as the breaker of an engine shared by apps made by a
+        factory outlives them: it is called while the caller keeps a reference to it.
+        """
         with self._lock:
-            if listener not in self._listeners:
-                self._listeners.append(listener)
+            self._listeners = [ref for ref in self._listeners if ref() is not None]
+            if all(ref() is not listener for ref in self._listeners):
+                self._listeners.append(_weak(listener))
 
     def remove_listener(self, listener: ChangeListener) -> None:
         """Stop calling ``listener``."""
         with self._lock:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
+            self._listeners = [
+                ref for ref in self._listeners if ref() is not None and ref() is not listener
+            ]
+
+    def listener_count(self) -> int:
+        """The listeners still alive."""
+        with self._lock:
+            return sum(ref() is not None for ref in self._listeners)
 
     def before_attempt(self, *, count: bool = True) -> None:
         """Let a connection attempt through, or raise :exc:`.DatabaseCircuitOpen`.
@@ -224,11 +235,20 @@ class CircuitBreaker:
             new.value,
             old.value,
         )
-        for listener in list(self._listeners):
+        for ref in list(self._listeners):
+            listener = ref()
+            if listener is None:
+                continue
             try:
                 listener(self.name, old, new)
             except Exception:
                 logger.exception("A circuit breaker listener of database %r failed.", self.name)
+
+
+def _weak(listener: ChangeListener) -> weakref.ref[ChangeListener]:
+    if hasattr(listener, "__self__") and hasattr(listener, "__func__"):
+        return weakref.WeakMethod(listener)
+    return weakref.ref(listener)
 
 
 def _libpq_version(dialect: sa.Dialect) -> int:
