@@ -50,6 +50,8 @@ logger = logging.getLogger("flask_perfkit")
 
 # Set on a DBAPI exception raised while opening a connection.
 _CONNECT_FAILED = "_perfkit_connect_failed"
+# In the ``info`` of a connection opened while failures were counted, until it answers.
+_UNPROVEN = "perfkit_unproven"
 # Seconds between two log lines about requests answered 503 for one engine.
 _LOG_INTERVAL = 10.0
 # Disconnects this close together are one failure: a server restart or a network cut ends
@@ -174,8 +176,25 @@ class CircuitBreaker:
             retry = self._retry_in(time.monotonic())
         return DatabaseCircuitOpen(self.name, max(1, math.ceil(retry)))
 
+    def record_connected(self) -> None:
+        """A connection was opened: close the breaker, keeping the count.
+
+        Only a statement answered on a new connection (:meth:`record_success`) resets the
+        count: a server or proxy that completes the handshake and then drops every connection
+        (PgBouncer whose database is down) fails each connection right after opening it.
+        """
+        if self.state is BreakerState.CLOSED:
+            return
+        with self._lock:
+            old = t.cast(BreakerState, self.state)
+            if old is BreakerState.CLOSED:
+                return
+            self.state = BreakerState.CLOSED
+            self.changed_at = time.time()
+        self._notify(old, BreakerState.CLOSED)
+
     def record_success(self) -> None:
-        """A connection was opened: close the breaker and reset the count."""
+        """A new connection answered a statement: close the breaker and reset the count."""
         if self.state is BreakerState.CLOSED and self._failures == 0:
             return
         with self._lock:
@@ -314,6 +333,7 @@ class EngineGuard:
         )
         event.listen(engine, "do_connect", self._do_connect)
         event.listen(engine, "handle_error", self._handle_error)
+        event.listen(engine, "after_cursor_execute", self._statement_answered)
         event.listen(engine, "engine_disposed", self._disposed)
         if self.statement_timeout is not None and dialect.name in {"mysql", "mariadb"}:
             event.listen(engine, "connect", self._set_mysql_statement_timeout)
@@ -354,7 +374,10 @@ class EngineGuard:
                     setattr(exc, _CONNECT_FAILED, True)
                 breaker.record_failure()
                 raise
-            breaker.record_success()
+            if breaker._failures or breaker.state is not BreakerState.CLOSED:
+                breaker.record_connected()
+                if connection_record is not None:
+                    connection_record.info[_UNPROVEN] = True
             return connection
 
         connect.perfkit_guard = self  # type: ignore[attr-defined]
@@ -510,6 +533,20 @@ class EngineGuard:
             cursor.execute(sql)
         finally:
             cursor.close()
+
+    def _statement_answered(
+        self,
+        connection: sa.Connection,
+        cursor: t.Any,
+        statement: str,
+        parameters: t.Any,
+        context: t.Any,
+        executemany: bool,
+    ) -> None:
+        if not self.breaker._failures:
+            return
+        if connection.connection.info.pop(_UNPROVEN, False):
+            self.breaker.record_success()
 
     def retry_after(self) -> int:
         """Seconds for ``Retry-After``: until the breaker's trial, at least 1."""

@@ -125,6 +125,7 @@ def probe(monitor: EngineMonitor, timeout: float) -> float:
     ``max_connections`` into :attr:`.EngineMonitor.server_max_connections`.
     """
     engine = monitor.engine
+    guard = breaker.find_guard(engine)
     start = time.perf_counter()
     connection = _probe_connection(engine, timeout)
     # The statements get a budget of their own, as a slow connect is no hung statement.
@@ -132,8 +133,23 @@ def probe(monitor: EngineMonitor, timeout: float) -> float:
     try:
         cursor = connection.cursor()
         try:
-            cursor.execute(str(sa.select(sa.literal_column("1")).compile(dialect=engine.dialect)))
-            cursor.fetchall()
+            try:
+                cursor.execute(
+                    str(sa.select(sa.literal_column("1")).compile(dialect=engine.dialect))
+                )
+                cursor.fetchall()
+            except Exception as exc:
+                # A connection dropped right after it opened counts toward the breaker; a
+                # statement that is merely slow does not.
+                if (
+                    guard is not None
+                    and not watchdog.fired
+                    and engine.dialect.is_disconnect(exc, connection, cursor)  # type: ignore[arg-type]
+                ):
+                    guard.breaker.record_failure()
+                raise
+            if guard is not None:
+                guard.breaker.record_success()
             elapsed = (time.perf_counter() - start) * 1000
             sql = _MAX_CONNECTIONS_SQL.get(engine.dialect.name)
             if sql is not None and monitor.server_max_connections is None:

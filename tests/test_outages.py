@@ -306,6 +306,47 @@ def test_stopped_cluster_gives_no_500s_and_recovers_within_the_breaker_period(
     ]
 
 
+def test_connections_dropped_right_after_the_handshake_open_the_breaker(
+    make_app: AppFactory, proxies: t.Callable[[str], tuple[FaultProxy, str]]
+) -> None:
+    # PgBouncer whose database is down completes the client's handshake itself and then drops
+    # the connection at its first statement. Opening such a connection is no success: the
+    # failures add up and the breaker opens, for requests and the readiness probe alike.
+    require("PostgreSQL", POSTGRES_URL)
+    proxy, url = proxies(POSTGRES_URL)
+    app, db, _ = make_app(
+        url,
+        PERFKIT_DB_BREAKER_FAILURES=3,
+        PERFKIT_DB_BREAKER_SECONDS=2,
+        PERFKIT_HEALTH_CHECK_TTL=0.1,
+    )
+    add_query_view(app, db)
+    client = app.test_client()
+    assert client.get("/q").status_code == 200
+    breaker = breaker_of(app)
+    proxy.set_mode("cut")
+    for path in ["/q", "/health/ready", "/q"]:
+        assert state_of(breaker) == "closed"
+        response = client.get(path)
+        assert response.status_code == 503
+        if path == "/q":
+            assert_unavailable(response)
+        # Disconnects less than a second apart count once.
+        time.sleep(1.05)
+    assert state_of(breaker) == "open"
+    accepted = proxy.accepted
+    response, elapsed = timed_get(client, "/q")
+    assert_unavailable(response)
+    assert elapsed < 0.05
+    assert proxy.accepted == accepted
+
+    proxy.set_mode("pass")
+    time.sleep(2.05)
+    assert client.get("/q").status_code == 200
+    assert breaker.status()["state"] == "closed"
+    assert breaker.status()["consecutive_failures"] == 0
+
+
 def test_stopped_mariadb_gives_no_500s_and_recovers(
     make_app: AppFactory, proxies: t.Callable[[str], tuple[FaultProxy, str]]
 ) -> None:
