@@ -55,6 +55,14 @@ def _probe_connection(engine: sa.Engine, seconds: float) -> t.Any:
     )
 
 
+def _is_disconnect(engine: sa.Engine, error: Exception, connection: t.Any, cursor: t.Any) -> bool:
+    """Whether the dialect takes ``error`` for a lost connection; never raises."""
+    try:
+        return bool(engine.dialect.is_disconnect(error, connection, cursor))  # type: ignore[arg-type]
+    except Exception:
+        return False
+
+
 class _Watchdog:
     """Abandons a probe's connection when its time is up, by shutting its socket down.
 
@@ -144,7 +152,7 @@ def probe(monitor: EngineMonitor, timeout: float) -> float:
                 if (
                     guard is not None
                     and not watchdog.fired
-                    and engine.dialect.is_disconnect(exc, connection, cursor)  # type: ignore[arg-type]
+                    and _is_disconnect(engine, exc, connection, cursor)
                 ):
                     guard.breaker.record_failure()
                 raise
