@@ -176,25 +176,13 @@ class CircuitBreaker:
             retry = self._retry_in(time.monotonic())
         return DatabaseCircuitOpen(self.name, max(1, math.ceil(retry)))
 
-    def record_connected(self) -> None:
-        """A connection was opened: close the breaker, keeping the count.
-
-        Only a statement answered on a new connection (:meth:`record_success`) resets the
-        count: a server or proxy that completes the handshake and then drops every connection
-        (PgBouncer whose database is down) fails each connection right after opening it.
-        """
-        if self.state is BreakerState.CLOSED:
-            return
-        with self._lock:
-            old = t.cast(BreakerState, self.state)
-            if old is BreakerState.CLOSED:
-                return
-            self.state = BreakerState.CLOSED
-            self.changed_at = time.time()
-        self._notify(old, BreakerState.CLOSED)
-
     def record_success(self) -> None:
-        """A new connection answered a statement: close the breaker and reset the count."""
+        """A new connection answered a statement: close the breaker and reset the count.
+
+        Opening a connection is not enough: a server or proxy that completes the handshake
+        and then drops every connection (PgBouncer whose database is down) fails each one
+        right after opening it.
+        """
         if self.state is BreakerState.CLOSED and self._failures == 0:
             return
         with self._lock:
@@ -374,10 +362,11 @@ class EngineGuard:
                     setattr(exc, _CONNECT_FAILED, True)
                 breaker.record_failure()
                 raise
-            if breaker._failures or breaker.state is not BreakerState.CLOSED:
-                breaker.record_connected()
-                if connection_record is not None:
-                    connection_record.info[_UNPROVEN] = True
+            if (
+                breaker._failures or breaker.state is not BreakerState.CLOSED
+            ) and connection_record is not None:
+                # Its first statement answered decides (see record_success).
+                connection_record.info[_UNPROVEN] = True
             return connection
 
         connect.perfkit_guard = self  # type: ignore[attr-defined]
@@ -559,9 +548,16 @@ class EngineGuard:
         if not (connect_failed or context.is_disconnect):
             return None
         now = time.monotonic()
-        if not connect_failed and now - self._last_disconnect >= _DISCONNECT_WINDOW:
-            self._last_disconnect = now
-            self.breaker.record_failure()
+        if not connect_failed:
+            # A connection lost before it answered anything failed like a connect did; the
+            # window is for pooled connections that a restart ends together.
+            fresh = False
+            dbapi_connection = getattr(context.connection, "_dbapi_connection", None)
+            with contextlib.suppress(Exception):
+                fresh = bool(dbapi_connection.info.pop(_UNPROVEN, False))  # type: ignore[union-attr]
+            if fresh or now - self._last_disconnect >= _DISCONNECT_WINDOW:
+                self._last_disconnect = now
+                self.breaker.record_failure()
         error = context.sqlalchemy_exception
         if not has_request_context() or not isinstance(error, sa_exc.DBAPIError):
             return None
