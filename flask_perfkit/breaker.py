@@ -286,7 +286,10 @@ def connect_timeout_params(dialect: sa.Dialect, seconds: float) -> dict[str, t.A
             params["tcp_user_timeout"] = min(whole * 1000, _MAX_MS)
         return params
     if dialect.name in {"mysql", "mariadb"} and dialect.driver == "pymysql":
-        return {"connect_timeout": min(seconds, _MAX_PYMYSQL_SECONDS)}
+        # PyMySQL's connect_timeout covers the TCP connect only; the handshake reads wait
+        # read_timeout, which PerfKit lifts again once connected (see EngineGuard).
+        bounded = min(seconds, _MAX_PYMYSQL_SECONDS)
+        return {"connect_timeout": bounded, "read_timeout": bounded}
     if dialect.name in {"mysql", "mariadb"} and dialect.driver == "mysqldb":
         return {"connect_timeout": max(1, math.ceil(seconds))}
     if dialect.name == "sqlite" and dialect.driver == "pysqlite":
@@ -329,9 +332,10 @@ class EngineGuard:
             self.connect_timeout is not None
             and dialect.name in {"mysql", "mariadb"}
             and dialect.driver == "pymysql"
-            and hasattr(socket, "TCP_USER_TIMEOUT")
         ):
-            event.listen(engine, "connect", self._set_pymysql_tcp_user_timeout)
+            event.listen(engine, "connect", self._lift_pymysql_handshake_timeout)
+            if hasattr(socket, "TCP_USER_TIMEOUT"):
+                event.listen(engine, "connect", self._set_pymysql_tcp_user_timeout)
         self.wrap_pool(engine.pool)
 
     def __repr__(self) -> str:
@@ -485,6 +489,14 @@ class EngineGuard:
                         cparams.pop(key, None)
                     else:
                         cparams[key] = value
+
+    def _lift_pymysql_handshake_timeout(self, dbapi_connection: t.Any, record: t.Any) -> None:
+        """Take off the ``read_timeout`` PerfKit gave PyMySQL for the handshake, so it never
+        limits the app's statements; a ``read_timeout`` of the user's stays."""
+        if "read_timeout" in (self._user_params or {}):
+            return
+        if hasattr(dbapi_connection, "_read_timeout"):
+            dbapi_connection._read_timeout = None
 
     def _set_pymysql_tcp_user_timeout(self, dbapi_connection: t.Any, record: t.Any) -> None:
         """Give a new PyMySQL connection's socket ``TCP_USER_TIMEOUT`` (Linux), as libpq's

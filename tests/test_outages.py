@@ -720,6 +720,50 @@ def test_libpq_environment_variables_are_the_users_values(
     assert "options" not in seen[-1]
 
 
+def test_a_mariadb_that_accepts_and_never_answers_is_a_503_within_the_connect_timeout(
+    make_app: AppFactory, black_hole: int
+) -> None:
+    # PyMySQL's connect_timeout covers the TCP connect only: a server, proxy or load balancer
+    # that accepts and never sends its greeting must not hold the request past it either.
+    require("MariaDB", MYSQL_URL)
+    app, db, _ = make_app(
+        f"mysql+pymysql://root@127.0.0.1:{black_hole}/nowhere",
+        PERFKIT_DB_CONNECT_TIMEOUT=1,
+        PERFKIT_DB_BREAKER_FAILURES=2,
+        PERFKIT_HEALTH_URL_PREFIX=None,
+    )
+    add_query_view(app, db)
+    client = app.test_client()
+    results: list[tuple[t.Any, float]] = []
+    worker = threading.Thread(
+        target=lambda: results.extend(timed_get(client, "/q") for _ in range(3)), daemon=True
+    )
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive()
+    for response, _ in results:
+        assert_unavailable(response)
+    assert [elapsed < 2.0 for _, elapsed in results] == [True] * 3
+    assert results[2][1] < 0.05
+
+    # Once connected, the handshake's limit is lifted: statements run as long as they need,
+    # unless the app set a read_timeout of its own.
+    healthy, healthy_db, _ = make_app(MYSQL_URL, PERFKIT_DB_CONNECT_TIMEOUT=1)
+    with healthy.app_context(), healthy_db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT SLEEP(1.5)")).scalar() == 0
+    mine, mine_db, _ = make_app(
+        MYSQL_URL,
+        PERFKIT_DB_CONNECT_TIMEOUT=1,
+        SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"read_timeout": 0.5}},
+    )
+    with (
+        mine.app_context(),
+        mine_db.engine.connect() as conn,
+        pytest.raises(sa.exc.OperationalError),
+    ):
+        conn.execute(sa.text("SELECT SLEEP(1.5)"))
+
+
 @pytest.mark.skipif(not hasattr(socket, "TCP_USER_TIMEOUT"), reason="Linux only")
 def test_pymysql_connections_are_closed_by_the_kernel_when_the_host_vanishes(
     make_app: AppFactory,
