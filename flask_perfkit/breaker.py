@@ -27,6 +27,8 @@ import contextlib
 import enum
 import logging
 import math
+import os
+import socket
 import threading
 import time
 import typing as t
@@ -48,6 +50,8 @@ logger = logging.getLogger("flask_perfkit")
 
 # Set on a DBAPI exception raised while opening a connection.
 _CONNECT_FAILED = "_perfkit_connect_failed"
+# In the ``info`` of a connection opened while failures were counted, until it answers.
+_UNPROVEN = "perfkit_unproven"
 # Seconds between two log lines about requests answered 503 for one engine.
 _LOG_INTERVAL = 10.0
 # Disconnects this close together are one failure: a server restart or a network cut ends
@@ -60,6 +64,8 @@ _MAX_PYMYSQL_SECONDS = 31536000
 _WAIT_SLICE = 0.1
 _POSTGRES_DRIVERS = frozenset({"psycopg", "psycopg2", "psycopg2cffi"})
 _MYSQL_DRIVERS = frozenset({"pymysql", "mysqldb"})
+# libpq's environment variables for the arguments PerfKit adds: set there, they are the user's.
+_LIBPQ_ENVIRONMENT = {"connect_timeout": "PGCONNECT_TIMEOUT", "options": "PGOPTIONS"}
 _ABSENT = object()
 
 _local = threading.local()
@@ -106,22 +112,33 @@ class CircuitBreaker:
         self._opened_at = 0.0
         self._trial_started = 0.0
         self._lock = threading.Lock()
-        self._listeners: list[ChangeListener] = []
+        self._listeners: list[weakref.ref[ChangeListener]] = []
 
     def __repr__(self) -> str:
         return f"<CircuitBreaker {self.name!r} {self.state.value}>"
 
     def add_listener(self, listener: ChangeListener) -> None:
-        """Call ``listener`` on every change of state, in the thread that caused it."""
+        """Call ``listener`` on every change of state, in the thread that caused it.
+
+        The listener is held weakly, as the breaker of an engine shared by apps made by a
+        factory outlives them: it is called while the caller keeps a reference to it.
+        """
         with self._lock:
-            if listener not in self._listeners:
-                self._listeners.append(listener)
+            self._listeners = [ref for ref in self._listeners if ref() is not None]
+            if all(ref() is not listener for ref in self._listeners):
+                self._listeners.append(_weak(listener))
 
     def remove_listener(self, listener: ChangeListener) -> None:
         """Stop calling ``listener``."""
         with self._lock:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
+            self._listeners = [
+                ref for ref in self._listeners if ref() is not None and ref() is not listener
+            ]
+
+    def listener_count(self) -> int:
+        """The listeners still alive."""
+        with self._lock:
+            return sum(ref() is not None for ref in self._listeners)
 
     def before_attempt(self, *, count: bool = True) -> None:
         """Let a connection attempt through, or raise :exc:`.DatabaseCircuitOpen`.
@@ -160,7 +177,12 @@ class CircuitBreaker:
         return DatabaseCircuitOpen(self.name, max(1, math.ceil(retry)))
 
     def record_success(self) -> None:
-        """A connection was opened: close the breaker and reset the count."""
+        """A new connection answered a statement: close the breaker and reset the count.
+
+        Opening a connection is not enough: a server or proxy that completes the handshake
+        and then drops every connection (PgBouncer whose database is down) fails each one
+        right after opening it.
+        """
         if self.state is BreakerState.CLOSED and self._failures == 0:
             return
         with self._lock:
@@ -220,11 +242,20 @@ class CircuitBreaker:
             new.value,
             old.value,
         )
-        for listener in list(self._listeners):
+        for ref in list(self._listeners):
+            listener = ref()
+            if listener is None:
+                continue
             try:
                 listener(self.name, old, new)
             except Exception:
                 logger.exception("A circuit breaker listener of database %r failed.", self.name)
+
+
+def _weak(listener: ChangeListener) -> weakref.ref[ChangeListener]:
+    if hasattr(listener, "__self__") and hasattr(listener, "__func__"):
+        return weakref.WeakMethod(listener)
+    return weakref.ref(listener)
 
 
 def _libpq_version(dialect: sa.Dialect) -> int:
@@ -255,7 +286,10 @@ def connect_timeout_params(dialect: sa.Dialect, seconds: float) -> dict[str, t.A
             params["tcp_user_timeout"] = min(whole * 1000, _MAX_MS)
         return params
     if dialect.name in {"mysql", "mariadb"} and dialect.driver == "pymysql":
-        return {"connect_timeout": min(seconds, _MAX_PYMYSQL_SECONDS)}
+        # PyMySQL's connect_timeout covers the TCP connect only; the handshake reads wait
+        # read_timeout, which PerfKit lifts again once connected (see EngineGuard).
+        bounded = min(seconds, _MAX_PYMYSQL_SECONDS)
+        return {"connect_timeout": bounded, "read_timeout": bounded}
     if dialect.name in {"mysql", "mariadb"} and dialect.driver == "mysqldb":
         return {"connect_timeout": max(1, math.ceil(seconds))}
     if dialect.name == "sqlite" and dialect.driver == "pysqlite":
@@ -290,9 +324,18 @@ class EngineGuard:
         )
         event.listen(engine, "do_connect", self._do_connect)
         event.listen(engine, "handle_error", self._handle_error)
+        event.listen(engine, "after_cursor_execute", self._statement_answered)
         event.listen(engine, "engine_disposed", self._disposed)
         if self.statement_timeout is not None and dialect.name in {"mysql", "mariadb"}:
             event.listen(engine, "connect", self._set_mysql_statement_timeout)
+        if (
+            self.connect_timeout is not None
+            and dialect.name in {"mysql", "mariadb"}
+            and dialect.driver == "pymysql"
+        ):
+            event.listen(engine, "connect", self._lift_pymysql_handshake_timeout)
+            if hasattr(socket, "TCP_USER_TIMEOUT"):
+                event.listen(engine, "connect", self._set_pymysql_tcp_user_timeout)
         self.wrap_pool(engine.pool)
 
     def __repr__(self) -> str:
@@ -323,7 +366,11 @@ class EngineGuard:
                     setattr(exc, _CONNECT_FAILED, True)
                 breaker.record_failure()
                 raise
-            breaker.record_success()
+            if (
+                breaker._failures or breaker.state is not BreakerState.CLOSED
+            ) and connection_record is not None:
+                # Its first statement answered decides (see record_success).
+                connection_record.info[_UNPROVEN] = True
             return connection
 
         connect.perfkit_guard = self  # type: ignore[attr-defined]
@@ -368,19 +415,28 @@ class EngineGuard:
         waiting.get = guarded_get  # type: ignore[method-assign]
 
     def _wanted_params(self, dialect: sa.Dialect, user: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
-        """The connect arguments PerfKit adds: those the user did not set."""
+        """The connect arguments PerfKit adds: those the user did not set.
+
+        On libpq, a ``PGCONNECT_TIMEOUT`` or ``PGOPTIONS`` environment variable is the user's
+        value too: an argument would override it.
+        """
         wanted: dict[str, t.Any] = {}
         dsn = user.get("dsn")
+        libpq = dialect.name == "postgresql" and dialect.driver in _POSTGRES_DRIVERS
+        environment: dict[str, str] = {}
+        if libpq:
+            for key, variable in _LIBPQ_ENVIRONMENT.items():
+                value = os.environ.get(variable)
+                if value is not None and value.strip():
+                    environment[key] = value
         if self.connect_timeout is not None:
             for key, value in connect_timeout_params(dialect, self.connect_timeout).items():
-                if key not in user and not _mentions(dsn, key):
+                if key not in user and key not in environment and not _mentions(dsn, key):
                     wanted[key] = value
-        if (
-            self.statement_timeout is not None
-            and dialect.name == "postgresql"
-            and dialect.driver in _POSTGRES_DRIVERS
-        ):
-            options = user.get("options") or ""
+        if self.statement_timeout is not None and libpq:
+            # Given as an argument, options replace PGOPTIONS: keep what it holds.
+            options = user["options"] if "options" in user else environment.get("options")
+            options = options or ""
             if not _mentions(options, "statement_timeout") and not _mentions(
                 dsn, "statement_timeout"
             ):
@@ -434,6 +490,30 @@ class EngineGuard:
                     else:
                         cparams[key] = value
 
+    def _lift_pymysql_handshake_timeout(self, dbapi_connection: t.Any, record: t.Any) -> None:
+        """Take off the ``read_timeout`` PerfKit gave PyMySQL for the handshake, so it never
+        limits the app's statements; a ``read_timeout`` of the user's stays."""
+        if "read_timeout" in (self._user_params or {}):
+            return
+        if hasattr(dbapi_connection, "_read_timeout"):
+            dbapi_connection._read_timeout = None
+
+    def _set_pymysql_tcp_user_timeout(self, dbapi_connection: t.Any, record: t.Any) -> None:
+        """Give a new PyMySQL connection's socket ``TCP_USER_TIMEOUT`` (Linux), as libpq's
+        ``tcp_user_timeout`` does: a connection whose sent data goes unacknowledged for the
+        connect timeout (a black-holed host) is closed by the kernel instead of holding its
+        request until TCP gives up, about 15 minutes. It never limits how long a statement runs.
+        """
+        sock = getattr(dbapi_connection, "_sock", None)
+        if not isinstance(sock, socket.socket) or sock.family not in {
+            socket.AF_INET,
+            socket.AF_INET6,
+        }:
+            return
+        ms = min(max(1, math.ceil(t.cast(float, self.connect_timeout) * 1000)), _MAX_MS)
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, ms)
+
     def _set_mysql_statement_timeout(self, dbapi_connection: t.Any, record: t.Any) -> None:
         user = self._user_params or {}
         command = user.get("init_command")
@@ -455,6 +535,20 @@ class EngineGuard:
         finally:
             cursor.close()
 
+    def _statement_answered(
+        self,
+        connection: sa.Connection,
+        cursor: t.Any,
+        statement: str,
+        parameters: t.Any,
+        context: t.Any,
+        executemany: bool,
+    ) -> None:
+        if not self.breaker._failures:
+            return
+        if connection.connection.info.pop(_UNPROVEN, False):
+            self.breaker.record_success()
+
     def retry_after(self) -> int:
         """Seconds for ``Retry-After``: until the breaker's trial, at least 1."""
         return max(1, math.ceil(self.breaker.retry_in()))
@@ -466,9 +560,16 @@ class EngineGuard:
         if not (connect_failed or context.is_disconnect):
             return None
         now = time.monotonic()
-        if not connect_failed and now - self._last_disconnect >= _DISCONNECT_WINDOW:
-            self._last_disconnect = now
-            self.breaker.record_failure()
+        if not connect_failed:
+            # A connection lost before it answered anything failed like a connect did; the
+            # window is for pooled connections that a restart ends together.
+            fresh = False
+            dbapi_connection = getattr(context.connection, "_dbapi_connection", None)
+            with contextlib.suppress(Exception):
+                fresh = bool(dbapi_connection.info.pop(_UNPROVEN, False))  # type: ignore[union-attr]
+            if fresh or now - self._last_disconnect >= _DISCONNECT_WINDOW:
+                self._last_disconnect = now
+                self.breaker.record_failure()
         error = context.sqlalchemy_exception
         if not has_request_context() or not isinstance(error, sa_exc.DBAPIError):
             return None

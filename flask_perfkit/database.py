@@ -55,6 +55,14 @@ def _probe_connection(engine: sa.Engine, seconds: float) -> t.Any:
     )
 
 
+def _is_disconnect(engine: sa.Engine, error: Exception, connection: t.Any, cursor: t.Any) -> bool:
+    """Whether the dialect takes ``error`` for a lost connection; never raises."""
+    try:
+        return bool(engine.dialect.is_disconnect(error, connection, cursor))  # type: ignore[arg-type]
+    except Exception:
+        return False
+
+
 class _Watchdog:
     """Abandons a probe's connection when its time is up, by shutting its socket down.
 
@@ -125,6 +133,7 @@ def probe(monitor: EngineMonitor, timeout: float) -> float:
     ``max_connections`` into :attr:`.EngineMonitor.server_max_connections`.
     """
     engine = monitor.engine
+    guard = breaker.find_guard(engine)
     start = time.perf_counter()
     connection = _probe_connection(engine, timeout)
     # The statements get a budget of their own, as a slow connect is no hung statement.
@@ -132,8 +141,23 @@ def probe(monitor: EngineMonitor, timeout: float) -> float:
     try:
         cursor = connection.cursor()
         try:
-            cursor.execute(str(sa.select(sa.literal_column("1")).compile(dialect=engine.dialect)))
-            cursor.fetchall()
+            try:
+                cursor.execute(
+                    str(sa.select(sa.literal_column("1")).compile(dialect=engine.dialect))
+                )
+                cursor.fetchall()
+            except Exception as exc:
+                # A connection dropped right after it opened counts toward the breaker; a
+                # statement that is merely slow does not.
+                if (
+                    guard is not None
+                    and not watchdog.fired
+                    and _is_disconnect(engine, exc, connection, cursor)
+                ):
+                    guard.breaker.record_failure()
+                raise
+            if guard is not None:
+                guard.breaker.record_success()
             elapsed = (time.perf_counter() - start) * 1000
             sql = _MAX_CONNECTIONS_SQL.get(engine.dialect.name)
             if sql is not None and monitor.server_max_connections is None:

@@ -148,22 +148,28 @@ class DatabaseUnavailable(APIError, ServiceUnavailable):
 UNAVAILABLE_MESSAGE = "The database is unavailable. Try again shortly."
 
 
-class DatabaseCircuitOpen(DatabaseUnavailable, sa_exc.OperationalError):  # type: ignore[misc]
+class DatabaseCircuitOpen(sa_exc.OperationalError, DatabaseUnavailable):
     """HTTP 503: the engine's circuit breaker is open, so no connection was attempted.
 
     Raised by a checkout that would need a new connection while the breaker of its engine is
     open, or while the one trial connection of a half-open breaker is under way. It is also a
     :exc:`sqlalchemy.exc.OperationalError`, so code that catches connection errors catches it
-    too.
+    too, and Flask finds an app's error handler for that class (or a base of it) before one for
+    :exc:`~werkzeug.exceptions.HTTPException`.
 
     :param bind: The bind name of the engine.
     :param retry_after: Whole seconds until the breaker lets a trial connection through.
     """
 
+    #: The HTTP status, in place of SQLAlchemy's error code.
+    code = 503  # type: ignore[assignment]
+
     def __init__(self, bind: str, retry_after: int) -> None:
         message = f"The circuit breaker of database {bind!r} is open. Try again shortly."
         Exception.__init__(self, message)
-        self.description = message
+        # What an app's handler for HTTPException shows: the same for every unreachable
+        # database, naming no bind.
+        self.description = UNAVAILABLE_MESSAGE
         self.response = None
         self.message = message
         self.error = self.error_code
@@ -199,10 +205,12 @@ _unavailable_types: dict[type[sa_exc.DBAPIError], type[DatabaseUnavailable]] = {
 def database_unavailable(error: sa_exc.DBAPIError, retry_after: int) -> DatabaseUnavailable:
     """The 503 raised in a request in place of a SQLAlchemy connectivity error.
 
-    The result is an instance of both :exc:`DatabaseUnavailable` and the class of ``error``
-    (such as :exc:`sqlalchemy.exc.OperationalError`), with the same attributes (``orig``,
-    ``connection_invalidated``), so ``except`` clauses and error handlers written for the
-    SQLAlchemy class still match it. Its body never holds driver text.
+    The result is an instance of both the class of ``error`` (such as
+    :exc:`sqlalchemy.exc.OperationalError`) and :exc:`DatabaseUnavailable`, with the same
+    attributes (``orig``, ``connection_invalidated``), so ``except`` clauses and error handlers
+    written for the SQLAlchemy class still match it; the SQLAlchemy class comes first, so an
+    app's handler for it wins over one for :exc:`~werkzeug.exceptions.HTTPException`. Its body
+    never holds driver text.
 
     :param error: The SQLAlchemy error.
     :param retry_after: Seconds for the ``Retry-After`` header.
@@ -212,8 +220,8 @@ def database_unavailable(error: sa_exc.DBAPIError, retry_after: int) -> Database
     if cls is None:
         cls = type(
             f"DatabaseUnavailable{base.__name__}",
-            (DatabaseUnavailable, base),
-            {"__module__": __name__, "__str__": lambda self: str(self.args[0])},
+            (base, DatabaseUnavailable),
+            {"__module__": __name__, "__str__": lambda self: str(self.args[0]), "code": 503},
         )
         _unavailable_types[base] = cls
     unavailable = cls.__new__(cls)

@@ -374,7 +374,19 @@ class QueryBudget(contextlib.ContextDecorator):
 
 def _pool_timeout_handler(error: sa_exc.TimeoutError) -> t.Any:
     """Answer 503 ``database_unavailable`` when a request waited out the pool timeout, and
-    count it."""
+    count it.
+
+    An app's own handler for a SQLAlchemy base class of the error (such as
+    :exc:`~sqlalchemy.exc.SQLAlchemyError`) answers instead, as it would without PerfKit.
+    """
     get_state().count_checkout_timeout()
+    app = t.cast(Flask, current_app._get_current_object())  # type: ignore[attr-defined]
+    handlers = app.error_handler_spec[None][None]
+    for cls in type(error).__mro__[1:]:
+        if not issubclass(cls, sa_exc.SQLAlchemyError):
+            break
+        handler = handlers.get(cls)
+        if handler is not None:
+            return app.ensure_sync(handler)(error)
     current_app.logger.warning("Database pool exhausted: %s", error)
     return DatabaseUnavailable("The database is busy. Try again shortly.").get_response()

@@ -11,13 +11,15 @@ _READY_FOR_QUERY = b"Z\x00\x00\x00\x05"
 
 
 class FaultProxy:
-    """Forwards 127.0.0.1:``port`` to ``target``, in one of four modes.
+    """Forwards 127.0.0.1:``port`` to ``target``, in one of five modes.
 
     - ``pass``: traffic flows both ways.
     - ``drop``: connections are accepted and read, and nothing is ever forwarded or
       answered, new and existing alike (a black-holed host).
     - ``half``: a PostgreSQL handshake passes, then the client's statements are read and
       dropped (a half-dead connection).
+    - ``cut``: a PostgreSQL handshake passes, then the client's first statement closes the
+      connection (PgBouncer whose database is down).
     - ``refuse``: the port is closed and open connections are cut (a stopped server).
 
     :param target: The server's ``(host, port)``.
@@ -46,7 +48,7 @@ class FaultProxy:
 
     def set_mode(self, mode: str) -> None:
         """Switch to ``mode``; see the class docstring."""
-        assert mode in {"pass", "drop", "half", "refuse"}
+        assert mode in {"pass", "drop", "half", "cut", "refuse"}
         with self._lock:
             old, self.mode = self.mode, mode
         if mode == "refuse" and old != "refuse":
@@ -126,6 +128,8 @@ class FaultProxy:
                 mode = self.mode
                 if mode == "drop" or (mode == "half" and upward and state["ready"]):
                     continue
+                if mode == "cut" and upward and state["ready"]:
+                    break
                 if not upward and _READY_FOR_QUERY in data:
                     state["ready"] = True
                 sink.sendall(data)

@@ -16,6 +16,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import orm
 
 from flask_perfkit import PerfKit
+from flask_perfkit import breaker as _breaker
 from flask_perfkit import cache_medium
 from flask_perfkit import cache_short
 from flask_perfkit import paginate
@@ -223,11 +224,16 @@ def test_apps_made_by_a_factory_are_freed(tmp_path: t.Any, mode: str) -> None:
     # The next app removes the listeners the dropped ones left on the shared engine.
     last = _create_app(uri, mode, shared)
     listeners = len(shared.pool.dispatch.checkout)
+    gc.collect()
+    guard = _breaker.find_guard(shared)
+    breaker_listeners = 0 if guard is None else guard.breaker.listener_count()
     with last.app_context():
         db.engine.dispose()
     shared.dispose()
     assert alive == []
     assert listeners == (1 if mode == "engine" else 0)
+    # The breaker of the shared engine signals to the live app alone.
+    assert breaker_listeners == (1 if mode == "engine" else 0)
 
 
 def test_a_dropped_app_leaves_no_metrics_thread_behind(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import socket
 import statistics
 import threading
 import time
@@ -22,9 +23,11 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_sqlalchemy import SQLAlchemy
+from werkzeug.exceptions import HTTPException
 
 from flask_perfkit import breaker as _breaker
 from flask_perfkit import signals
+from flask_perfkit._state import get_state
 from flask_perfkit.errors import DatabaseCircuitOpen
 from flask_perfkit.errors import DatabaseUnavailable
 from tests.conftest import MYSQL_URL
@@ -303,6 +306,54 @@ def test_stopped_cluster_gives_no_500s_and_recovers_within_the_breaker_period(
     ]
 
 
+def test_connections_dropped_right_after_the_handshake_open_the_breaker(
+    make_app: AppFactory, proxies: t.Callable[[str], tuple[FaultProxy, str]]
+) -> None:
+    # PgBouncer whose database is down completes the client's handshake itself and then drops
+    # the connection at its first statement. Opening such a connection is no success: the
+    # failures add up and the breaker opens, for requests and the readiness probe alike.
+    require("PostgreSQL", POSTGRES_URL)
+    proxy, url = proxies(POSTGRES_URL)
+    app, db, _ = make_app(
+        url,
+        PERFKIT_DB_BREAKER_FAILURES=3,
+        PERFKIT_DB_BREAKER_SECONDS=2,
+        PERFKIT_HEALTH_CHECK_TTL=0.1,
+    )
+    add_query_view(app, db)
+    client = app.test_client()
+    assert client.get("/q").status_code == 200
+    breaker = breaker_of(app)
+    proxy.set_mode("cut")
+    for path in ["/q", "/health/ready", "/q"]:
+        assert state_of(breaker) == "closed"
+        response = client.get(path)
+        assert response.status_code == 503
+        if path == "/q":
+            assert_unavailable(response)
+    # Each connection counts: the window in which disconnects count once is for pooled
+    # connections that answered before.
+    assert state_of(breaker) == "open"
+    accepted = proxy.accepted
+    response, elapsed = timed_get(client, "/q")
+    assert_unavailable(response)
+    assert elapsed < 0.05
+    assert proxy.accepted == accepted
+    # After the open period one trial connects; only its first statement answered would close
+    # the breaker, so the requests after it are refused without connecting.
+    time.sleep(2.05)
+    for _ in range(5):
+        assert_unavailable(client.get("/q"))
+    assert proxy.accepted == accepted + 1
+    assert state_of(breaker) == "open"
+
+    proxy.set_mode("pass")
+    time.sleep(2.05)
+    assert client.get("/q").status_code == 200
+    assert breaker.status()["state"] == "closed"
+    assert breaker.status()["consecutive_failures"] == 0
+
+
 def test_stopped_mariadb_gives_no_500s_and_recovers(
     make_app: AppFactory, proxies: t.Callable[[str], tuple[FaultProxy, str]]
 ) -> None:
@@ -475,6 +526,75 @@ def test_an_apps_own_handler_for_connection_errors_wins(
     assert isinstance(seen[-1], DatabaseCircuitOpen)
 
 
+@pytest.mark.parametrize("order", ["before", "after"])
+def test_an_apps_handler_for_sqlalchemy_errors_wins_over_its_http_handler(
+    make_app: AppFactory, refused_url: str, tmp_path: t.Any, order: str
+) -> None:
+    # Apps often answer every HTTPException with a JSON body of their own and handle database
+    # errors apart. Without PerfKit, connection errors and pool timeouts reach the database
+    # handler; they still must, while the 503 is PerfKit's only for apps without one.
+    app, db, _ = make_app(
+        refused_url,
+        order=order,
+        PERFKIT_DB_BREAKER_FAILURES=2,
+        PERFKIT_POOL_SIZE=1,
+        PERFKIT_POOL_MAX_OVERFLOW=0,
+        PERFKIT_POOL_TIMEOUT=0.2,
+        SQLALCHEMY_BINDS={"local": f"sqlite:///{tmp_path / 'local.db'}"},
+    )
+    add_query_view(app, db)
+    seen: list[BaseException] = []
+
+    @app.get("/local")
+    def local() -> str:
+        with db.engines["local"].connect() as conn:
+            return str(conn.execute(sa.text("SELECT 1")).scalar())
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[dict[str, str], int]:
+        return {"handler": "http"}, error.code or 500
+
+    @app.errorhandler(sa.exc.SQLAlchemyError)
+    def database_error(error: sa.exc.SQLAlchemyError) -> tuple[dict[str, str], int]:
+        seen.append(error)
+        return {"handler": "database"}, 599
+
+    client = app.test_client()
+    for _ in range(3):
+        response = client.get("/q")
+        assert (response.status_code, response.get_json()) == (599, {"handler": "database"})
+    assert isinstance(seen[0], sa.exc.OperationalError)
+    assert isinstance(seen[-1], DatabaseCircuitOpen)
+    assert client.get("/nowhere").get_json() == {"handler": "http"}
+    with app.app_context():
+        local_engine = db.engines["local"]
+    with local_engine.connect():
+        response = client.get("/local")
+    assert (response.status_code, response.get_json()) == (599, {"handler": "database"})
+    assert len(seen) == 4
+    assert type(seen[3]) is sa.exc.TimeoutError
+    # The pool timeout is still counted.
+    assert get_state(app).checkout_timeouts == 1
+
+
+def test_an_apps_http_handler_alone_gets_the_503(make_app: AppFactory, refused_url: str) -> None:
+    app, db, _ = make_app(refused_url, PERFKIT_DB_BREAKER_FAILURES=2)
+    add_query_view(app, db)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[dict[str, t.Any], int]:
+        return {"code": error.code, "description": error.description}, error.code or 500
+
+    client = app.test_client()
+    for _ in range(3):
+        response = client.get("/q")
+        assert response.status_code == 503
+        assert response.get_json() == {
+            "code": 503,
+            "description": "The database is unavailable. Try again shortly.",
+        }
+
+
 def test_a_disconnect_inside_a_request_is_a_503_and_the_next_request_succeeds(
     make_app: AppFactory, throwaway_postgres: ThrowawayPostgres
 ) -> None:
@@ -571,6 +691,99 @@ def test_connect_and_statement_timeouts_on_postgresql_and_the_users_values_win(
         assert conn.execute(sa.text("SHOW statement_timeout")).scalar() == "0"
     assert default_seen[-1]["connect_timeout"] == 3
     assert default_seen[-1]["tcp_user_timeout"] == 3000
+
+
+def test_libpq_environment_variables_are_the_users_values(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PGCONNECT_TIMEOUT and PGOPTIONS are how many deployments configure libpq; an argument
+    # overrides them, so adding one must neither drop their settings nor beat their values.
+    require("PostgreSQL", POSTGRES_URL)
+    monkeypatch.setenv("PGCONNECT_TIMEOUT", "11")
+    monkeypatch.setenv("PGOPTIONS", "-c search_path=pg_catalog,perfkit_env -c work_mem=5MB")
+    app, db, _ = make_app(POSTGRES_URL, PERFKIT_DB_STATEMENT_TIMEOUT=0.5)
+    with app.app_context():
+        engine = db.engine
+    seen = _captured_params(engine)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SHOW search_path")).scalar() == "pg_catalog,perfkit_env"
+        assert conn.execute(sa.text("SHOW work_mem")).scalar() == "5MB"
+        assert conn.execute(sa.text("SHOW statement_timeout")).scalar() == "500ms"
+    assert "connect_timeout" not in seen[-1]
+    assert seen[-1]["tcp_user_timeout"] == 5000
+
+    # A statement timeout in PGOPTIONS wins too.
+    monkeypatch.setenv("PGOPTIONS", "-c statement_timeout=7s")
+    engine.dispose()
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SHOW statement_timeout")).scalar() == "7s"
+    assert "options" not in seen[-1]
+
+
+def test_a_mariadb_that_accepts_and_never_answers_is_a_503_within_the_connect_timeout(
+    make_app: AppFactory, black_hole: int
+) -> None:
+    # PyMySQL's connect_timeout covers the TCP connect only: a server, proxy or load balancer
+    # that accepts and never sends its greeting must not hold the request past it either.
+    require("MariaDB", MYSQL_URL)
+    app, db, _ = make_app(
+        f"mysql+pymysql://root@127.0.0.1:{black_hole}/nowhere",
+        PERFKIT_DB_CONNECT_TIMEOUT=1,
+        PERFKIT_DB_BREAKER_FAILURES=2,
+        PERFKIT_HEALTH_URL_PREFIX=None,
+    )
+    add_query_view(app, db)
+    client = app.test_client()
+    results: list[tuple[t.Any, float]] = []
+    worker = threading.Thread(
+        target=lambda: results.extend(timed_get(client, "/q") for _ in range(3)), daemon=True
+    )
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive()
+    for response, _ in results:
+        assert_unavailable(response)
+    assert [elapsed < 2.0 for _, elapsed in results] == [True] * 3
+    assert results[2][1] < 0.05
+
+    # Once connected, the handshake's limit is lifted: statements run as long as they need,
+    # unless the app set a read_timeout of its own.
+    healthy, healthy_db, _ = make_app(MYSQL_URL, PERFKIT_DB_CONNECT_TIMEOUT=1)
+    with healthy.app_context(), healthy_db.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT SLEEP(1.5)")).scalar() == 0
+    mine, mine_db, _ = make_app(
+        MYSQL_URL,
+        PERFKIT_DB_CONNECT_TIMEOUT=1,
+        SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"read_timeout": 0.5}},
+    )
+    with (
+        mine.app_context(),
+        mine_db.engine.connect() as conn,
+        pytest.raises(sa.exc.OperationalError),
+    ):
+        conn.execute(sa.text("SELECT SLEEP(1.5)"))
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_USER_TIMEOUT"), reason="Linux only")
+def test_pymysql_connections_are_closed_by_the_kernel_when_the_host_vanishes(
+    make_app: AppFactory,
+) -> None:
+    # A black-holed MariaDB must not hold a request on a pooled connection (a pre-ping, a
+    # statement) for TCP's 15 minutes: like libpq's tcp_user_timeout, the socket gets
+    # TCP_USER_TIMEOUT of the connect timeout.
+    require("MariaDB", MYSQL_URL)
+
+    def user_timeout(connection: sa.Connection) -> int:
+        sock = connection.connection.dbapi_connection._sock  # type: ignore[union-attr]
+        return int(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT))
+
+    app, db, _ = make_app(MYSQL_URL, PERFKIT_DB_CONNECT_TIMEOUT=3)
+    with app.app_context(), db.engine.connect() as conn:
+        assert user_timeout(conn) == 3000
+        assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+    default, default_db, _ = make_app(MYSQL_URL, PERFKIT_DB_CONNECT_TIMEOUT=None)
+    with default.app_context(), default_db.engine.connect() as conn:
+        assert user_timeout(conn) == 0
 
 
 def test_connect_and_statement_timeouts_on_mariadb_and_sqlite(
