@@ -422,7 +422,6 @@ def test_a_pattern_cache_is_freed_without_the_garbage_collector() -> None:
         gc.enable()
 
 
-@pytest.mark.parametrize("dialect", DIALECTS)
 @pytest.mark.parametrize(
     ("statement", "pattern"),
     [
@@ -454,11 +453,12 @@ def test_a_pattern_cache_is_freed_without_the_garbage_collector() -> None:
     ],
 )
 def test_a_settings_value_is_a_literal_however_it_is_quoted(
-    dialect: str, statement: str, pattern: str | None
+    statement: str, pattern: str | None
 ) -> None:
-    if dialect == "sqlite" and "@" in statement:
-        pytest.skip("@name is a parameter on SQLite")
-    assert normalize(statement, dialect) == (statement if pattern is None else pattern)
+    # On SQLite, @name is a parameter, not a variable.
+    dialects = [d for d in DIALECTS if not (d == "sqlite" and "@" in statement)]
+    for dialect in dialects:
+        assert normalize(statement, dialect) == (statement if pattern is None else pattern), dialect
 
 
 _SETTING_FORMS = [
