@@ -309,9 +309,18 @@ class EngineMonitor:
 
     :param name: The bind name (``"default"`` for Flask-SQLAlchemy's default bind).
     :param engine: The engine.
+    :param on_first_connect: For an engine that has never connected: the counters are then
+        added when its pool opens its first connection (until then no pool event can
+        happen), and this is called at that moment, once.
     """
 
-    def __init__(self, name: str, engine: sa.Engine) -> None:
+    def __init__(
+        self,
+        name: str,
+        engine: sa.Engine,
+        *,
+        on_first_connect: t.Callable[[], None] | None = None,
+    ) -> None:
         self.name = name
         self.engine = engine
         self.pid = os.getpid()
@@ -322,18 +331,37 @@ class EngineMonitor:
         #: The server's connection limit, once a health check has read it.
         self.server_max_connections: int | None = None
         self._listeners: list[tuple[str, t.Callable[..., None]]] = []
-        self._listen()
+        self._listeners_lock = threading.Lock()
+        self._removed = False
+        self._on_first_connect = on_first_connect
+        if on_first_connect is None:
+            self._listen(POOL_EVENTS)
+        else:
+            event.listen(engine, "first_connect", self._first_connect)
+            self._listeners.append(("first_connect", self._first_connect))
 
     def __repr__(self) -> str:
         return (
             f"<EngineMonitor {self.name!r} {self.engine.url.render_as_string(hide_password=True)}>"
         )
 
-    def _listen(self) -> None:
-        for name in POOL_EVENTS:
+    def _listen(self, names: t.Iterable[str]) -> None:
+        for name in names:
             listener = self._counter(name)
             event.listen(self.engine, name, listener)
             self._listeners.append((name, listener))
+
+    def _first_connect(self, *args: t.Any) -> None:
+        # SQLAlchemy runs first_connect listeners once, while iterating over them: this one
+        # counts the event itself rather than adding a listener for it.
+        with self._listeners_lock:
+            callback, self._on_first_connect = self._on_first_connect, None
+            if callback is None or self._removed:
+                return
+            with self._lock:
+                self._counts["first_connect"] += 1
+            self._listen(name for name in POOL_EVENTS if name != "first_connect")
+        callback()
 
     def _counter(self, name: str) -> t.Callable[..., None]:
         counts = self._counts
@@ -350,10 +378,13 @@ class EngineMonitor:
 
     def remove(self) -> None:
         """Remove this monitor's listeners from the engine."""
-        for name, listener in self._listeners:
-            if event.contains(self.engine, name, listener):
-                event.remove(self.engine, name, listener)
-        self._listeners.clear()
+        with self._listeners_lock:
+            self._removed = True
+            self._on_first_connect = None
+            for name, listener in self._listeners:
+                if event.contains(self.engine, name, listener):
+                    event.remove(self.engine, name, listener)
+            self._listeners.clear()
 
     def event_counts(self) -> dict[str, int]:
         """A consistent copy of the pool event counts."""
