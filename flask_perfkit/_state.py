@@ -121,19 +121,19 @@ class PerfKitState:
                 self.guards[name].breaker.remove_listener(self._breaker_listener)
                 if old.engine is not engine:
                     self.profiler.detach(old.engine)
+            monitor = EngineMonitor(name, engine, lazy=fresh)
+            guard = _breaker.guard_engine(engine, name, self.config)
             if fresh:
                 profiler_ref = weakref.ref(self.profiler)
 
-                def attach_profiler() -> None:
+                def attach() -> None:
                     profiler = profiler_ref()
-                    if profiler is not None:
+                    if monitor.attach() and profiler is not None:
                         profiler.attach(engine)
 
-                monitor = EngineMonitor(name, engine, on_first_connect=attach_profiler)
+                guard.before_first_attempt(attach)
             else:
-                monitor = EngineMonitor(name, engine)
                 self.profiler.attach(engine)
-            guard = _breaker.guard_engine(engine, name, self.config)
             guard.breaker.add_listener(self._breaker_listener)
             self.guards[name] = guard
             self.monitors[name] = monitor

@@ -303,6 +303,8 @@ class EngineGuard:
         self.statement_timeout = config.db_statement_timeout
         self.breaker = CircuitBreaker(name, config.db_breaker_failures, config.db_breaker_seconds)
         self._user_params: dict[str, t.Any] | None = None
+        self._before_first: list[t.Callable[[], None]] = []
+        self._before_first_lock = threading.Lock()
         self._last_log = -_LOG_INTERVAL
         self._last_disconnect = -_DISCONNECT_WINDOW
         dialect = engine.dialect
@@ -322,6 +324,20 @@ class EngineGuard:
     def _disposed(self, engine: sa.Engine) -> None:
         self.wrap_pool(engine.pool)
 
+    def before_first_attempt(self, callback: t.Callable[[], None]) -> None:
+        """Call ``callback`` once, before the engine's next connection attempt.
+
+        Attempts made meanwhile in other threads wait until it has returned.
+        """
+        with self._before_first_lock:
+            self._before_first.append(callback)
+
+    def _run_before_first(self) -> None:
+        with self._before_first_lock:
+            for callback in self._before_first:
+                callback()
+            self._before_first.clear()
+
     def wrap_pool(self, pool: sa.pool.Pool) -> None:
         """Put the breaker in front of ``pool``'s connection function and its wait, once.
 
@@ -336,6 +352,8 @@ class EngineGuard:
         dbapi_error = self._dbapi_error
 
         def connect(connection_record: t.Any) -> t.Any:
+            if self._before_first:
+                self._run_before_first()
             breaker.before_attempt(count=getattr(_local, "probe_timeout", None) is None)
             try:
                 connection = invoke(connection_record)

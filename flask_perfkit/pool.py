@@ -309,18 +309,12 @@ class EngineMonitor:
 
     :param name: The bind name (``"default"`` for Flask-SQLAlchemy's default bind).
     :param engine: The engine.
-    :param on_first_connect: For an engine that has never connected: the counters are then
-        added when its pool opens its first connection (until then no pool event can
-        happen), and this is called at that moment, once.
+    :param lazy: The engine has never connected: the counters are added by :meth:`attach`,
+        to be called before its first connection attempt (until then no pool event can
+        happen).
     """
 
-    def __init__(
-        self,
-        name: str,
-        engine: sa.Engine,
-        *,
-        on_first_connect: t.Callable[[], None] | None = None,
-    ) -> None:
+    def __init__(self, name: str, engine: sa.Engine, *, lazy: bool = False) -> None:
         self.name = name
         self.engine = engine
         self.pid = os.getpid()
@@ -333,35 +327,27 @@ class EngineMonitor:
         self._listeners: list[tuple[str, t.Callable[..., None]]] = []
         self._listeners_lock = threading.Lock()
         self._removed = False
-        self._on_first_connect = on_first_connect
-        if on_first_connect is None:
-            self._listen(POOL_EVENTS)
-        else:
-            event.listen(engine, "first_connect", self._first_connect)
-            self._listeners.append(("first_connect", self._first_connect))
+        if not lazy:
+            self.attach()
 
     def __repr__(self) -> str:
         return (
             f"<EngineMonitor {self.name!r} {self.engine.url.render_as_string(hide_password=True)}>"
         )
 
-    def _listen(self, names: t.Iterable[str]) -> None:
-        for name in names:
-            listener = self._counter(name)
-            event.listen(self.engine, name, listener)
-            self._listeners.append((name, listener))
+    def attach(self) -> bool:
+        """Add the counters to the engine, once; whether they were added now.
 
-    def _first_connect(self, *args: t.Any) -> None:
-        # SQLAlchemy runs first_connect listeners once, while iterating over them: this one
-        # counts the event itself rather than adding a listener for it.
+        Nothing is added once :meth:`remove` has been called.
+        """
         with self._listeners_lock:
-            callback, self._on_first_connect = self._on_first_connect, None
-            if callback is None or self._removed:
-                return
-            with self._lock:
-                self._counts["first_connect"] += 1
-            self._listen(name for name in POOL_EVENTS if name != "first_connect")
-        callback()
+            if self._listeners or self._removed:
+                return False
+            for name in POOL_EVENTS:
+                listener = self._counter(name)
+                event.listen(self.engine, name, listener)
+                self._listeners.append((name, listener))
+            return True
 
     def _counter(self, name: str) -> t.Callable[..., None]:
         counts = self._counts
@@ -380,7 +366,6 @@ class EngineMonitor:
         """Remove this monitor's listeners from the engine."""
         with self._listeners_lock:
             self._removed = True
-            self._on_first_connect = None
             for name, listener in self._listeners:
                 if event.contains(self.engine, name, listener):
                     event.remove(self.engine, name, listener)

@@ -7,7 +7,6 @@ import sqlalchemy as sa
 from flask import Flask
 from flask import url_for
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import event
 from werkzeug.routing import Rule
 
 from flask_perfkit import PerfKit
@@ -118,7 +117,9 @@ def test_a_monitor_removed_before_the_first_connection_never_listens() -> None:
         with db.engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
         assert set(monitor.event_counts().values()) == {0}
-        assert not event.contains(db.engine, "first_connect", monitor._first_connect)
+        perfkit.profiler.flush_pending()
+        assert perfkit.profiler.total_calls == 0
+        assert monitor.attach() is False
 
 
 def test_a_cache_type_mistake_raises_in_init_app_on_every_app() -> None:
