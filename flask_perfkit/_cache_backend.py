@@ -67,10 +67,13 @@ def backend_getter(app: Flask, cache: Cache | None, socket_timeout: float) -> t.
     """
     if cache is None:
         config = _own_config(app)
-        key = (repr(sorted(config.items())), socket_timeout)
-        if key not in _built:
+        try:
+            key = (repr(sorted(config.items())), socket_timeout)
+        except Exception:
+            key = None
+        if key is None or key not in _built:
             backend = own_backend(app, socket_timeout, config)
-            if len(_built) < _MAX_BUILT:
+            if key is not None and len(_built) < _MAX_BUILT:
                 _built.add(key)
             return lambda: backend
         return _LazyBackend(app, socket_timeout, config)

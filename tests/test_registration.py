@@ -148,3 +148,18 @@ def test_apps_with_the_same_cache_config_get_backends_of_their_own() -> None:
             backends.add(id(perfkit.cache.backend))
             assert perfkit.cache.backend.default_timeout == 123
     assert len(backends) == 3
+
+
+def test_cache_config_values_without_a_repr_still_build_a_backend() -> None:
+    class Opaque:
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr")
+
+    perfkit = PerfKit()
+    for name in ("registration_opaque_a", "registration_opaque_b"):
+        app = Flask(name)
+        app.config["CACHE_REGISTRATION_OPAQUE"] = Opaque()
+        perfkit.init_app(app)
+        with app.app_context():
+            assert perfkit.cache.set("registration-opaque", name)
+            assert perfkit.cache.get("registration-opaque") == name
