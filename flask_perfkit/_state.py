@@ -107,8 +107,12 @@ class PerfKitState:
             in_thread=False,
         )
 
-    def add_monitor(self, name: str, engine: sa.Engine) -> EngineMonitor:
-        """Start watching ``engine`` as bind ``name``, replacing any earlier engine of that name."""
+    def add_monitor(self, name: str, engine: sa.Engine, *, fresh: bool = False) -> EngineMonitor:
+        """Start watching ``engine`` as bind ``name``, replacing any earlier engine of that name.
+
+        :param fresh: The engine was just created and has never connected: its pool events
+            and statements are listened to from its first connection.
+        """
         _remove_retired()
         with self._lock:
             old = self.monitors.get(name)
@@ -117,11 +121,21 @@ class PerfKitState:
                 self.guards[name].breaker.remove_listener(self._breaker_listener)
                 if old.engine is not engine:
                     self.profiler.detach(old.engine)
-            monitor = EngineMonitor(name, engine)
+            monitor = EngineMonitor(name, engine, lazy=fresh)
             guard = _breaker.guard_engine(engine, name, self.config)
+            if fresh:
+                profiler_ref = weakref.ref(self.profiler)
+
+                def attach() -> None:
+                    profiler = profiler_ref()
+                    if monitor.attach() and profiler is not None:
+                        profiler.attach(engine)
+
+                guard.before_first_attempt(attach)
+            else:
+                self.profiler.attach(engine)
             guard.breaker.add_listener(self._breaker_listener)
             self.guards[name] = guard
-            self.profiler.attach(engine)
             self.monitors[name] = monitor
             self._builtin_checks[name] = (
                 database.connectivity_check(monitor, self.config.health_timeout),

@@ -17,7 +17,7 @@ Every engine PerfKit watches gets an :class:`EngineGuard`:
 - A ``QueuePool`` checkout waiting for a free connection fails as soon as the breaker opens,
   instead of waiting out ``pool_timeout`` for places held by connection attempts that fail.
 
-A healthy checkout of a pooled connection costs one extra function call: only opening a
+A healthy checkout of a pooled connection runs SQLAlchemy's code alone: only opening a
 connection, waiting for one, and failing pass through the breaker.
 """
 
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import logging
 import math
 import os
@@ -301,6 +302,26 @@ def _mentions(value: t.Any, *names: str) -> bool:
     return isinstance(value, str) and any(name in value for name in names)
 
 
+class _BreakerWait(threading.Condition):
+    """The wait of a ``QueuePool``'s queue, cut into slices that look at the breaker.
+
+    :param lock: The queue's mutex.
+    :param breaker: The breaker of the pool's engine.
+    """
+
+    def __init__(self, lock: t.Any, breaker: CircuitBreaker) -> None:
+        super().__init__(lock)
+        self.breaker = breaker
+
+    def wait(self, timeout: float | None = None) -> bool:
+        breaker = self.breaker
+        if breaker.threshold == 0:
+            return super().wait(timeout)
+        if breaker.state is not BreakerState.CLOSED:
+            raise breaker.reject()
+        return super().wait(_WAIT_SLICE if timeout is None else min(timeout, _WAIT_SLICE))
+
+
 class EngineGuard:
     """The timeouts and the circuit breaker of one engine. Made by :func:`guard_engine`.
 
@@ -316,6 +337,8 @@ class EngineGuard:
         self.statement_timeout = config.db_statement_timeout
         self.breaker = CircuitBreaker(name, config.db_breaker_failures, config.db_breaker_seconds)
         self._user_params: dict[str, t.Any] | None = None
+        self._before_first: list[t.Callable[[], None]] = []
+        self._before_first_lock = threading.Lock()
         self._last_log = -_LOG_INTERVAL
         self._last_disconnect = -_DISCONNECT_WINDOW
         dialect = engine.dialect
@@ -344,6 +367,20 @@ class EngineGuard:
     def _disposed(self, engine: sa.Engine) -> None:
         self.wrap_pool(engine.pool)
 
+    def before_first_attempt(self, callback: t.Callable[[], None]) -> None:
+        """Call ``callback`` once, before the engine's next connection attempt.
+
+        Attempts made meanwhile in other threads wait until it has returned.
+        """
+        with self._before_first_lock:
+            self._before_first.append(callback)
+
+    def _run_before_first(self) -> None:
+        with self._before_first_lock:
+            for callback in self._before_first:
+                callback()
+            self._before_first.clear()
+
     def wrap_pool(self, pool: sa.pool.Pool) -> None:
         """Put the breaker in front of ``pool``'s connection function and its wait, once.
 
@@ -358,6 +395,8 @@ class EngineGuard:
         dbapi_error = self._dbapi_error
 
         def connect(connection_record: t.Any) -> t.Any:
+            if self._before_first:
+                self._run_before_first()
             breaker.before_attempt(count=getattr(_local, "probe_timeout", None) is None)
             try:
                 connection = invoke(connection_record)
@@ -383,36 +422,19 @@ class EngineGuard:
         connection attempt fails and frees its place. While the database is unreachable every
         place is taken by an attempt that will fail, so a waiting checkout would wait the whole
         ``pool_timeout``. Waiting checkouts look at the breaker every few milliseconds
-        instead, and one made while the breaker is open fails at once. A checkout that finds
-        an idle connection or room to open one does not wait, and takes no extra step.
+        instead, and one made while the breaker is open fails at once. Only the queue's wait
+        is replaced: a checkout that finds an idle connection or room to open one runs
+        SQLAlchemy's own code, with no extra step.
         """
         waiting = getattr(pool, "_pool", None)
         if type(waiting) is not sa_queue.Queue:
             return
-        get = waiting.get
-        if getattr(get, "perfkit_guard", None) is self:
+        if getattr(waiting.get, "perfkit_guard", None) is self:
             return
-        breaker = self.breaker
-
-        def guarded_get(block: bool = True, timeout: float | None = None) -> t.Any:
-            if not block or breaker.threshold == 0:
-                return get(block, timeout)
-            with contextlib.suppress(sa_queue.Empty):
-                return get(False)
-            deadline = None if timeout is None else time.monotonic() + timeout
-            while True:
-                if breaker.state is not BreakerState.CLOSED:
-                    raise breaker.reject()
-                step = _WAIT_SLICE
-                if deadline is not None:
-                    step = min(step, deadline - time.monotonic())
-                    if step <= 0:
-                        raise sa_queue.Empty()
-                with contextlib.suppress(sa_queue.Empty):
-                    return get(True, step)
-
-        guarded_get.perfkit_guard = self  # type: ignore[attr-defined]
-        waiting.get = guarded_get  # type: ignore[method-assign]
+        waiting.not_empty = _BreakerWait(waiting.mutex, self.breaker)
+        get = functools.partial(sa_queue.Queue.get, waiting)
+        get.perfkit_guard = self  # type: ignore[attr-defined]
+        waiting.get = get  # type: ignore[method-assign]
 
     def _wanted_params(self, dialect: sa.Dialect, user: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         """The connect arguments PerfKit adds: those the user did not set.

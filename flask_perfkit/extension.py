@@ -214,7 +214,7 @@ class PerfKit:
 
         def hook(name: str) -> t.Callable[[dict[str, t.Any]], _pool.EngineHook]:
             return lambda pool_kwargs: _pool.EngineHook(
-                lambda engine: state.add_monitor(name, engine), pool_kwargs, name
+                lambda engine: state.add_monitor(name, engine, fresh=True), pool_kwargs, name
             )
 
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})

@@ -309,9 +309,12 @@ class EngineMonitor:
 
     :param name: The bind name (``"default"`` for Flask-SQLAlchemy's default bind).
     :param engine: The engine.
+    :param lazy: The engine has never connected: the counters are added by :meth:`attach`,
+        to be called before its first connection attempt (until then no pool event can
+        happen).
     """
 
-    def __init__(self, name: str, engine: sa.Engine) -> None:
+    def __init__(self, name: str, engine: sa.Engine, *, lazy: bool = False) -> None:
         self.name = name
         self.engine = engine
         self.pid = os.getpid()
@@ -322,18 +325,29 @@ class EngineMonitor:
         #: The server's connection limit, once a health check has read it.
         self.server_max_connections: int | None = None
         self._listeners: list[tuple[str, t.Callable[..., None]]] = []
-        self._listen()
+        self._listeners_lock = threading.Lock()
+        self._removed = False
+        if not lazy:
+            self.attach()
 
     def __repr__(self) -> str:
         return (
             f"<EngineMonitor {self.name!r} {self.engine.url.render_as_string(hide_password=True)}>"
         )
 
-    def _listen(self) -> None:
-        for name in POOL_EVENTS:
-            listener = self._counter(name)
-            event.listen(self.engine, name, listener)
-            self._listeners.append((name, listener))
+    def attach(self) -> bool:
+        """Add the counters to the engine, once; whether they were added now.
+
+        Nothing is added once :meth:`remove` has been called.
+        """
+        with self._listeners_lock:
+            if self._listeners or self._removed:
+                return False
+            for name in POOL_EVENTS:
+                listener = self._counter(name)
+                event.listen(self.engine, name, listener)
+                self._listeners.append((name, listener))
+            return True
 
     def _counter(self, name: str) -> t.Callable[..., None]:
         counts = self._counts
@@ -350,10 +364,12 @@ class EngineMonitor:
 
     def remove(self) -> None:
         """Remove this monitor's listeners from the engine."""
-        for name, listener in self._listeners:
-            if event.contains(self.engine, name, listener):
-                event.remove(self.engine, name, listener)
-        self._listeners.clear()
+        with self._listeners_lock:
+            self._removed = True
+            for name, listener in self._listeners:
+                if event.contains(self.engine, name, listener):
+                    event.remove(self.engine, name, listener)
+            self._listeners.clear()
 
     def event_counts(self) -> dict[str, int]:
         """A consistent copy of the pool event counts."""

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask import url_for
+from flask_sqlalchemy import SQLAlchemy
 from werkzeug.routing import Rule
 
 from flask_perfkit import PerfKit
+from flask_perfkit._state import get_state
+from flask_perfkit.cache import MISS
 
 
 def _endpoints(app: Flask) -> dict[str, str]:
@@ -71,3 +76,90 @@ def test_perfkits_own_cache_leaves_the_templates_alone() -> None:
     app = Flask(__name__)
     PerfKit(app)
     assert not any("cache" in name.lower() for name in app.jinja_env.extensions)
+
+
+def _sqlite_app(name: str, perfkit: PerfKit, db: SQLAlchemy) -> Flask:
+    app = Flask(name)
+    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
+    perfkit.init_app(app, db=db)
+    db.init_app(app)
+    return app
+
+
+def test_a_new_engine_is_counted_and_profiled_from_its_first_connection() -> None:
+    db = SQLAlchemy()
+    perfkit = PerfKit()
+    app = _sqlite_app("registration_first_connect", perfkit, db)
+    with app.app_context():
+        monitor = get_state().monitors["default"]
+        assert set(monitor.event_counts().values()) == {0}
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT 41 + 1")).scalar() == 42
+        counts = monitor.event_counts()
+        assert counts["first_connect"] == 1 and counts["connect"] == 1
+        assert counts["checkout"] == 1 and counts["checkin"] == 1
+        perfkit.profiler.flush_pending()
+        assert perfkit.profiler.total_calls == 1
+        with db.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        assert monitor.event_counts()["checkout"] == 2
+        perfkit.profiler.flush_pending()
+        assert perfkit.profiler.total_calls == 2
+
+
+def test_a_monitor_removed_before_the_first_connection_never_listens() -> None:
+    db = SQLAlchemy()
+    perfkit = PerfKit()
+    app = _sqlite_app("registration_removed", perfkit, db)
+    with app.app_context():
+        monitor = get_state().monitors["default"]
+        monitor.remove()
+        with db.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        assert set(monitor.event_counts().values()) == {0}
+        perfkit.profiler.flush_pending()
+        assert perfkit.profiler.total_calls == 0
+        assert monitor.attach() is False
+
+
+def test_a_cache_type_mistake_raises_in_init_app_on_every_app() -> None:
+    perfkit = PerfKit()
+    for name in ("registration_cache_a", "registration_cache_b"):
+        app = Flask(name)
+        app.config["CACHE_TYPE"] = "NoSuchBackendOfPerfKitTests"
+        with pytest.raises(ImportError):
+            perfkit.init_app(app)
+
+
+def test_apps_with_the_same_cache_config_get_backends_of_their_own() -> None:
+    perfkit = PerfKit()
+    apps = [Flask(f"registration_own_cache_{i}") for i in range(3)]
+    for app in apps:
+        app.config["CACHE_DEFAULT_TIMEOUT"] = 123
+        perfkit.init_app(app)
+    for i, app in enumerate(apps):
+        with app.app_context():
+            assert perfkit.cache.get("registration-key") is MISS
+            assert perfkit.cache.set("registration-key", i)
+    backends = set()
+    for i, app in enumerate(apps):
+        with app.app_context():
+            assert perfkit.cache.get("registration-key") == i
+            backends.add(id(perfkit.cache.backend))
+            assert perfkit.cache.backend.default_timeout == 123
+    assert len(backends) == 3
+
+
+def test_cache_config_values_without_a_repr_still_build_a_backend() -> None:
+    class Opaque:
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr")
+
+    perfkit = PerfKit()
+    for name in ("registration_opaque_a", "registration_opaque_b"):
+        app = Flask(name)
+        app.config["CACHE_REGISTRATION_OPAQUE"] = Opaque()
+        perfkit.init_app(app)
+        with app.app_context():
+            assert perfkit.cache.set("registration-opaque", name)
+            assert perfkit.cache.get("registration-opaque") == name
