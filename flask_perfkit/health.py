@@ -106,6 +106,8 @@ def _check_admin(disabled: str, unauthorized: str, *, off: bool = False) -> None
     if off or (get_state().config.admin_token is None and _extension()._authorize is None):
         raise AdminDisabled(disabled)
     if not is_authorized():
+        if request.headers.get("Authorization"):
+            unauthorized += " The Authorization header of this request was not accepted."
         raise AuthenticationRequired(unauthorized)
 
 
