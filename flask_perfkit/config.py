@@ -572,8 +572,17 @@ def _check_engine_values(options: Mapping[str, t.Any]) -> None:
         key = f"{ConfigKey.POOL_OPTIONS}[{name!r}]"
         if name == "pool_size":
             _int({key: value}, key, 0, "of 0 or more (0 means no limit)")
-        elif name in ("max_overflow", "pool_recycle"):
-            _int({key: value}, key, -1, "of -1 or more")
+        elif name == "max_overflow":
+            _int({key: value}, key, -1, "of -1 or more (-1 means no limit)")
+        elif name == "pool_recycle":
+            if value != -1 and not (
+                not isinstance(value, bool)
+                and isinstance(value, int | float)
+                and 0 <= value < math.inf
+            ):
+                raise ConfigError(
+                    f"{key} must be a number of seconds, 0 or more, or -1 for never, got {value!r}."
+                )
         elif name == "pool_timeout":
             _seconds({key: value}, key, allow_zero=True)
         elif name in ("pool_pre_ping", "pool_use_lifo"):

@@ -232,7 +232,7 @@ def test_a_misspelled_pool_option_is_a_config_error(make_app: AppFactory, order:
         ({"pool_size": "5"}, "PERFKIT_POOL_OPTIONS['pool_size'] must be a whole number"),
         ({"pool_size": -4}, "PERFKIT_POOL_OPTIONS['pool_size'] must be a whole number"),
         ({"max_overflow": 2.5}, "PERFKIT_POOL_OPTIONS['max_overflow'] must be a whole number"),
-        ({"pool_recycle": -2}, "PERFKIT_POOL_OPTIONS['pool_recycle'] must be a whole number"),
+        ({"pool_recycle": -2}, "PERFKIT_POOL_OPTIONS['pool_recycle'] must be a number of"),
         ({"pool_timeout": -1}, "PERFKIT_POOL_OPTIONS['pool_timeout'] must be a number of"),
         ({"pool_timeout": float("nan")}, "PERFKIT_POOL_OPTIONS['pool_timeout'] must be a"),
         ({"pool_pre_ping": "yes"}, "PERFKIT_POOL_OPTIONS['pool_pre_ping'] must be True or"),
@@ -256,7 +256,7 @@ def test_pool_options_of_the_right_types_are_taken(make_app: AppFactory, tmp_pat
     options = {
         "pool_size": 0,
         "max_overflow": -1,
-        "pool_recycle": -1,
+        "pool_recycle": 1800.5,
         "pool_timeout": 0,
         "pool_pre_ping": False,
         "connect_args": {"timeout": 5},
