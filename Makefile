@@ -56,4 +56,6 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .venv-min .bench docs/_build .pytest_cache .mypy_cache .ruff_cache instance
+	rm -rf $(VENV) .venv-min .venv-upstream .bench docs/_build .pytest_cache .mypy_cache .ruff_cache instance
+	rm -rf flask_perfkit.egg-info .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -132,7 +132,10 @@ def _fetch(
         raise click.ClickException(f"{url} answered HTTP {error.code}{explained}") from None
     except (urllib.error.URLError, OSError) as error:
         reason = _printable(str(getattr(error, "reason", error)), instance.secrets)
-        raise click.ClickException(f"Could not reach {url}: {reason}.") from None
+        raise click.ClickException(
+            f"Could not reach {url}: {reason}. Is the app running there? Give its URL with"
+            " --url or the PERFKIT_URL environment variable."
+        ) from None
     except ValueError:
         raise click.ClickException(f"{url} did not answer with JSON.") from None
 
@@ -151,9 +154,15 @@ def _remote(url: str, token: str | None) -> Instance:
     shown = redact_url(url)
     try:
         parts = urllib.parse.urlsplit(url)
-        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
-    except ValueError:
-        raise click.ClickException(f"The URL {shown!r} is not valid.") from None
+        port = parts.port
+    except ValueError as error:
+        # The reason names the port or the IPv6 address, never the user name or password.
+        why = "its port must be a number from 1 to 65535" if "ort" in str(error) else error
+        raise click.ClickException(f"The URL {shown!r} is not valid: {why}.") from None
+    if port == 0:
+        raise click.ClickException(
+            f"The URL {shown!r} is not valid: its port must be a number from 1 to 65535."
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise click.ClickException(
             f"The URL must start with http:// or https:// and name a host, got {shown!r}."
@@ -280,11 +289,17 @@ _URL_HELP = (
 @_timeout_option("Seconds to wait.")
 def report_command(url: str, token: str | None, as_json: bool, timeout: float) -> None:
     """Print the query profiling report of a running instance."""
-    report = _fetch(_remote(url, token), "/profiling", timeout)
+    instance = _remote(url, token)
+    report = _fetch(instance, "/profiling", timeout)
     if "summary" not in report:
-        raise click.ClickException(
-            "The instance answered without details: pass --token, or set PERFKIT_ADMIN_TOKEN."
-        )
+        if instance.authorization is None:
+            advice = "pass --token, or set PERFKIT_ADMIN_TOKEN."
+        else:
+            advice = (
+                "it did not accept the credentials sent. Pass the instance's"
+                " PERFKIT_ADMIN_TOKEN with --token or in the PERFKIT_ADMIN_TOKEN variable."
+            )
+        raise click.ClickException(f"The instance answered without details: {advice}")
     click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
 
 

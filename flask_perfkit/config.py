@@ -299,6 +299,7 @@ def resolve(config: Mapping[str, t.Any]) -> PerfKitConfig:
         )
     if pool_options:
         _check_engine_arguments(config, pool_options)
+        _check_engine_values(pool_options)
 
     prefix = config[ConfigKey.HEALTH_URL_PREFIX]
     if prefix is not None and (not isinstance(prefix, str) or not prefix.startswith("/")):
@@ -557,3 +558,43 @@ def _drivername(url: t.Any) -> str:
         return str(sa.make_url(url).drivername)
     except Exception:
         return "this database"
+
+
+def _check_engine_values(options: Mapping[str, t.Any]) -> None:
+    """Fail on a ``PERFKIT_POOL_OPTIONS`` value of a pool argument that the engine or its
+    pool would reject only later, at ``create_engine()`` or at the first checkout.
+
+    Values of ``connect_args`` are never shown: they may hold a password.
+    """
+    from sqlalchemy import pool as sa_pool
+
+    for name, value in options.items():
+        key = f"{ConfigKey.POOL_OPTIONS}[{name!r}]"
+        if name == "pool_size":
+            _int({key: value}, key, 0, "of 0 or more (0 means no limit)")
+        elif name == "max_overflow":
+            _int({key: value}, key, -1, "of -1 or more (-1 means no limit)")
+        elif name == "pool_recycle":
+            if value != -1 and not (
+                not isinstance(value, bool)
+                and isinstance(value, int | float)
+                and 0 <= value < math.inf
+            ):
+                raise ConfigError(
+                    f"{key} must be a number of seconds, 0 or more, or -1 for never, got {value!r}."
+                )
+        elif name == "pool_timeout":
+            _seconds({key: value}, key, allow_zero=True)
+        elif name in ("pool_pre_ping", "pool_use_lifo"):
+            _bool({key: value}, key)
+        elif name == "connect_args" and not isinstance(value, Mapping):
+            raise ConfigError(
+                f"{key} must be a dict of keyword arguments for the driver's connect(),"
+                f" got {type(value).__name__}."
+            )
+        elif name == "poolclass" and not (
+            isinstance(value, type) and issubclass(value, sa_pool.Pool)
+        ):
+            raise ConfigError(
+                f"{key} must be a pool class such as sqlalchemy.pool.NullPool, got {value!r}."
+            )

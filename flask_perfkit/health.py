@@ -106,6 +106,8 @@ def _check_admin(disabled: str, unauthorized: str, *, off: bool = False) -> None
     if off or (get_state().config.admin_token is None and _extension()._authorize is None):
         raise AdminDisabled(disabled)
     if not is_authorized():
+        if request.headers.get("Authorization"):
+            unauthorized += " The Authorization header of this request was not accepted."
         raise AuthenticationRequired(unauthorized)
 
 
@@ -225,14 +227,18 @@ def _no_store_on_routing_errors(response: Response) -> Response:
     """Keep shared caches from storing the 404 and 405 answers under the health prefix.
 
     PerfKit's own views set ``Cache-Control: no-store``; a request that matched no route
-    (a GET on an admin endpoint, a mistyped path) never reaches them. The app's own error
-    body is left as it is.
+    (a GET on an admin endpoint, a mistyped path) never reaches them, nor does an ``OPTIONS``
+    request, which Flask answers itself. The app's own error body is left as it is.
     """
-    if request.url_rule is None and "Cache-Control" not in response.headers:
+    if "Cache-Control" in response.headers:
+        return response
+    if request.url_rule is None:
         prefix = get_state().config.health_url_prefix
         path = request.path
         if prefix is not None and (path == prefix or path.startswith(prefix.rstrip("/") + "/")):
             response.headers["Cache-Control"] = "no-store"
+    elif request.blueprint == bp.name:
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -89,6 +89,7 @@ def test_report_when_nothing_listens_is_a_clear_error(make_app: AppFactory) -> N
     )
     assert result.exit_code == 1
     assert "Could not reach" in result.output
+    assert "Give its URL with --url or the PERFKIT_URL environment variable." in result.output
     assert "Traceback" not in result.output
 
 
@@ -406,3 +407,46 @@ def test_a_timeout_must_be_positive(make_app: AppFactory) -> None:
             args=["perfkit", "report", "--url", "http://127.0.0.1:1", "--timeout", value]
         )
         assert result.exit_code == 2 and "--timeout" in result.output
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://127.0.0.1:99999", "its port must be a number from 1 to 65535"),
+        ("http://user:pw-in-url@127.0.0.1:abc", "its port must be a number from 1 to 65535"),
+        ("127.0.0.1:0", "its port must be a number from 1 to 65535"),
+        ("http://[::1", "Invalid IPv6 URL"),
+    ],
+)
+def test_an_invalid_url_says_why(make_app: AppFactory, url: str, reason: str) -> None:
+    app, _, _ = make_app()
+    for command in ("report", "check", "reset"):
+        result = app.test_cli_runner().invoke(args=["perfkit", command, "--url", url])
+        assert result.exit_code == 1
+        assert f"is not valid: {reason}." in result.output
+        assert "pw-in-url" not in result.output
+        assert "Traceback" not in result.output
+
+
+def test_a_wrong_token_is_told_apart_from_a_missing_one(
+    make_app: AppFactory, served: tuple[Flask, SQLAlchemy, str]
+) -> None:
+    _, _, url = served
+    # A command run from an app without a token of its own sends none.
+    tokenless, _, _ = make_app()
+    runner = tokenless.test_cli_runner()
+    wrong = runner.invoke(args=["perfkit", "reset", "--url", url, "--token", "wrong"])
+    assert wrong.exit_code == 1
+    assert "The Authorization header of this request was not accepted." in wrong.output
+    missing = runner.invoke(args=["perfkit", "reset", "--url", url], env={"PERFKIT_URL": ""})
+    assert missing.exit_code == 1
+    assert "answered HTTP 401" in missing.output
+    assert "not accepted" not in missing.output
+
+    wrong = runner.invoke(args=["perfkit", "report", "--url", url, "--token", "wrong"])
+    assert wrong.exit_code == 1
+    assert "did not accept the credentials sent" in wrong.output
+    assert "wrong" not in wrong.output
+    missing = runner.invoke(args=["perfkit", "report", "--url", url])
+    assert missing.exit_code == 1
+    assert "pass --token, or set PERFKIT_ADMIN_TOKEN" in missing.output

@@ -226,6 +226,51 @@ def test_a_misspelled_pool_option_is_a_config_error(make_app: AppFactory, order:
         make_app("sqlite://", PERFKIT_POOL_OPTIONS={"conect_args": {}})
 
 
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"pool_size": "5"}, "PERFKIT_POOL_OPTIONS['pool_size'] must be a whole number"),
+        ({"pool_size": -4}, "PERFKIT_POOL_OPTIONS['pool_size'] must be a whole number"),
+        ({"max_overflow": 2.5}, "PERFKIT_POOL_OPTIONS['max_overflow'] must be a whole number"),
+        ({"pool_recycle": -2}, "PERFKIT_POOL_OPTIONS['pool_recycle'] must be a number of"),
+        ({"pool_timeout": -1}, "PERFKIT_POOL_OPTIONS['pool_timeout'] must be a number of"),
+        ({"pool_timeout": float("nan")}, "PERFKIT_POOL_OPTIONS['pool_timeout'] must be a"),
+        ({"pool_pre_ping": "yes"}, "PERFKIT_POOL_OPTIONS['pool_pre_ping'] must be True or"),
+        ({"poolclass": "NullPool"}, "PERFKIT_POOL_OPTIONS['poolclass'] must be a pool class"),
+        ({"connect_args": "password=pw-in-args"}, "PERFKIT_POOL_OPTIONS['connect_args'] must"),
+    ],
+)
+@pytest.mark.parametrize("order", ["before", "after"])
+def test_a_pool_option_of_the_wrong_type_is_a_config_error(
+    make_app: AppFactory, order: str, options: dict[str, t.Any], expected: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        make_app("sqlite://", order=order, PERFKIT_POOL_OPTIONS=options)
+    assert str(info.value).startswith(expected)
+    assert "pw-in-args" not in str(info.value)
+
+
+def test_pool_options_of_the_right_types_are_taken(make_app: AppFactory, tmp_path: t.Any) -> None:
+    import sqlalchemy as sa
+
+    options = {
+        "pool_size": 0,
+        "max_overflow": -1,
+        "pool_recycle": 1800.5,
+        "pool_timeout": 0,
+        "pool_pre_ping": False,
+        "connect_args": {"timeout": 5},
+    }
+    app, db, _ = make_app("sqlite:///:memory:", PERFKIT_POOL_OPTIONS=options)
+    assert app.config["PERFKIT_POOL_OPTIONS"] == options
+    # Flask-SQLAlchemy gives an in-memory database a StaticPool of its own: use a file.
+    app, db, _ = make_app(
+        f"sqlite:///{tmp_path / 'pool.db'}", PERFKIT_POOL_OPTIONS={"poolclass": sa.pool.NullPool}
+    )
+    with app.app_context():
+        assert isinstance(db.engine.pool, sa.pool.NullPool)
+
+
 def test_dialect_arguments_are_checked_against_the_apps_dialects(make_app: AppFactory) -> None:
     app, _, _ = make_app("sqlite://", PERFKIT_POOL_OPTIONS={"native_datetime": True})
     assert app.config["PERFKIT_POOL_OPTIONS"] == {"native_datetime": True}

@@ -104,6 +104,9 @@ def test_unrouted_requests_under_the_prefix_are_never_stored(busy_app: Flask) ->
         ("GET", "/health/profiling/reset", 405),
         ("DELETE", "/health/ready", 405),
         ("GET", "/health/no-such-thing", 404),
+        ("OPTIONS", "/health", 200),
+        ("OPTIONS", "/health/ready", 200),
+        ("OPTIONS", "/health/cache/clear", 200),
     ]:
         response = client.open(path, method=method)
         assert response.status_code == status
@@ -112,6 +115,7 @@ def test_unrouted_requests_under_the_prefix_are_never_stored(busy_app: Flask) ->
     assert "Cache-Control" not in client.get("/healthy-snacks").headers
     assert "Cache-Control" not in client.get("/healthz").headers
     assert "Cache-Control" not in client.get("/elsewhere").headers
+    assert "Cache-Control" not in client.options("/healthy-snacks").headers
 
 
 def test_every_time_has_one_format(busy_app: Flask) -> None:
