@@ -167,14 +167,7 @@ class DatabaseCircuitOpen(sa_exc.OperationalError, DatabaseUnavailable):
     def __init__(self, bind: str, retry_after: int) -> None:
         message = f"The circuit breaker of database {bind!r} is open. Try again shortly."
         Exception.__init__(self, message)
-        # What an app's handler for HTTPException shows: the same for every unreachable
-        # database, naming no bind.
-        self.description = UNAVAILABLE_MESSAGE
-        self.response = None
-        self.message = message
-        self.error = self.error_code
-        self.param = None
-        self.retry_after = retry_after
+        _set_unavailable(self, message, retry_after)
         self.bind = bind
         # What SQLAlchemy reads from its own errors.
         self.statement = None
@@ -229,13 +222,22 @@ def database_unavailable(error: sa_exc.DBAPIError, retry_after: int) -> Database
     # SQLAlchemy's error code would shadow the HTTP status.
     unavailable.__dict__.pop("code", None)
     unavailable.args = error.args
-    unavailable.description = UNAVAILABLE_MESSAGE
-    unavailable.response = None
-    unavailable.message = UNAVAILABLE_MESSAGE
-    unavailable.error = DatabaseUnavailable.error_code
-    unavailable.param = None
-    unavailable.retry_after = retry_after
+    _set_unavailable(unavailable, UNAVAILABLE_MESSAGE, retry_after)
     return unavailable
+
+
+def _set_unavailable(error: DatabaseUnavailable, message: str, retry_after: int) -> None:
+    """Give ``error`` the fields of a :exc:`DatabaseUnavailable`, made without its
+    ``__init__``. Its ``description``, what an app's handler for
+    :exc:`~werkzeug.exceptions.HTTPException` shows, is the same for every unreachable
+    database and names no bind.
+    """
+    error.description = UNAVAILABLE_MESSAGE
+    error.response = None
+    error.message = message
+    error.error = DatabaseUnavailable.error_code
+    error.param = None
+    error.retry_after = retry_after
 
 
 class QueryBudgetExceeded(PerfKitError):
