@@ -11,24 +11,15 @@ import sqlalchemy as sa
 from flask import Flask
 
 from tests.conftest import AppFactory
+from tests.test_hostile_input import HEALTH_GETS
 
 TOKEN = "conventions-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$")
 TIME_KEYS = {"since", "time", "first_seen", "last_seen"}
 
-GETS = [
-    "",
-    "/ready",
-    "/full",
-    "/database",
-    "/database/events",
-    "/cache",
-    "/profiling",
-    "/profiling/queries",
-    "/profiling/slow-queries",
-    "/profiling/n-plus-one",
-]
+# Every JSON endpoint: the metrics are Prometheus text.
+GETS = [path for path in HEALTH_GETS if path != "/metrics"]
 POSTS = ["/cache/clear", "/cache/reset-stats", "/profiling/reset"]
 
 
