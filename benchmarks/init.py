@@ -52,5 +52,5 @@ def run() -> list[str]:
         Case("... + PerfKit, health blueprint not mounted", _with_no_health, baseline=WITHOUT),
     ]
     return report(
-        "App creation (one app per call)", measure(cases, number=40, repeat=11, warmup=20)
+        "App creation (one app per call)", measure(cases, number=50, repeat=21, warmup=20)
     )
