@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import typing as t
 
+import redis
 from flask import Flask
 from flask_caching import Cache
 
@@ -32,6 +33,7 @@ from ._harness import measure
 from ._harness import report
 
 REDIS_URL = os.environ.get("PERFKIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+KEY_PREFIX = "perfkit_bench_"
 
 
 @cache_short
@@ -43,7 +45,10 @@ def _bench(backend: str) -> list[str]:
     app = Flask(f"bench_{backend}")
     app.config["PERFKIT_CACHE_KEY_PREFIX"] = "pkbench:"
     if backend == "Redis":
-        app.config.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL=REDIS_URL)
+        # A prefix of the benchmark's own, so every key it leaves can be found and deleted.
+        app.config.update(
+            CACHE_TYPE="RedisCache", CACHE_REDIS_URL=REDIS_URL, CACHE_KEY_PREFIX=KEY_PREFIX
+        )
     else:
         app.config["CACHE_TYPE"] = "SimpleCache"
     cache = Cache()
@@ -105,6 +110,12 @@ def _bench(backend: str) -> list[str]:
         raw_backend.delete("pkbench:raw")
         cache.delete_memoized(memoized_lookup)
         ctx.pop()
+        if backend == "Redis":
+            # Flask-Caching leaves memoize's version keys behind.
+            client = redis.Redis.from_url(REDIS_URL)
+            for key in client.scan_iter(match=f"{KEY_PREFIX}*"):
+                client.delete(key)
+            client.close()
 
 
 def run() -> list[str]:
