@@ -122,7 +122,7 @@ class PerfKitState:
                 if old.engine is not engine:
                     self.profiler.detach(old.engine)
             monitor = EngineMonitor(name, engine, lazy=fresh)
-            guard = _breaker.guard_engine(engine, name, self.config)
+            guard = _breaker.guard_engine(engine, name, self.config, fresh=fresh)
             if fresh:
                 profiler_ref = weakref.ref(self.profiler)
 

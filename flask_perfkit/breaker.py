@@ -328,9 +328,13 @@ class EngineGuard:
     :param engine: The engine.
     :param name: Its bind name.
     :param config: The resolved configuration of the first app that registered it.
+    :param fresh: The engine has never connected: the listeners that matter only once it
+        connects are added before its first connection attempt.
     """
 
-    def __init__(self, engine: sa.Engine, name: str, config: PerfKitConfig) -> None:
+    def __init__(
+        self, engine: sa.Engine, name: str, config: PerfKitConfig, *, fresh: bool = False
+    ) -> None:
         self.engine_ref = weakref.ref(engine)
         self.name = name
         self.connect_timeout = config.db_connect_timeout
@@ -345,10 +349,13 @@ class EngineGuard:
         self._dbapi_error: type[BaseException] = getattr(
             getattr(dialect, "loaded_dbapi", None), "Error", Exception
         )
+        # A user's own do_connect listeners see the timeouts, so this one is added now; the
+        # others matter only once the engine connects, and are added before its first attempt.
         event.listen(engine, "do_connect", self._do_connect)
-        event.listen(engine, "handle_error", self._handle_error)
-        event.listen(engine, "after_cursor_execute", self._statement_answered)
-        event.listen(engine, "engine_disposed", self._disposed)
+        if fresh:
+            self._before_first.append(self._listen_connected)
+        else:
+            self._listen_connected()
         if self.statement_timeout is not None and dialect.name in {"mysql", "mariadb"}:
             event.listen(engine, "connect", self._set_mysql_statement_timeout)
         if (
@@ -366,6 +373,16 @@ class EngineGuard:
 
     def _disposed(self, engine: sa.Engine) -> None:
         self.wrap_pool(engine.pool)
+
+    def _listen_connected(self) -> None:
+        engine = self.engine_ref()
+        if engine is None:
+            return
+        event.listen(engine, "handle_error", self._handle_error)
+        event.listen(engine, "after_cursor_execute", self._statement_answered)
+        event.listen(engine, "engine_disposed", self._disposed)
+        # A pool made by a dispose() before now keeps the connect function but not the wait.
+        self._wrap_wait(engine.pool)
 
     def before_first_attempt(self, callback: t.Callable[[], None]) -> None:
         """Call ``callback`` once, before the engine's next connection attempt.
@@ -609,15 +626,18 @@ _guards: weakref.WeakKeyDictionary[sa.Engine, EngineGuard] = weakref.WeakKeyDict
 _guards_lock = threading.Lock()
 
 
-def guard_engine(engine: sa.Engine, name: str, config: PerfKitConfig) -> EngineGuard:
+def guard_engine(
+    engine: sa.Engine, name: str, config: PerfKitConfig, *, fresh: bool = False
+) -> EngineGuard:
     """The :class:`EngineGuard` of ``engine``, made on first use.
 
     An engine shared by several apps has one guard, set up from the first app's config.
+    ``fresh`` is passed to :class:`EngineGuard`.
     """
     with _guards_lock:
         guard = _guards.get(engine)
         if guard is None:
-            guard = _guards[engine] = EngineGuard(engine, name, config)
+            guard = _guards[engine] = EngineGuard(engine, name, config, fresh=fresh)
         else:
             guard.wrap_pool(engine.pool)
         return guard

@@ -595,6 +595,23 @@ def test_an_apps_http_handler_alone_gets_the_503(make_app: AppFactory, refused_u
         }
 
 
+def test_an_engine_disposed_before_its_first_connection_keeps_the_breaker(
+    make_app: AppFactory, refused_url: str
+) -> None:
+    app, db, _ = make_app(refused_url, PERFKIT_DB_BREAKER_FAILURES=2)
+    add_query_view(app, db)
+    with app.app_context():
+        db.engine.dispose()
+    client = app.test_client()
+    for _ in range(2):
+        assert_unavailable(client.get("/q"))
+    assert state_of(breaker_of(app)) == "open"
+    assert_unavailable(client.get("/q"))
+    with app.app_context():
+        waiting = t.cast(t.Any, db.engine.pool)._pool
+    assert isinstance(waiting.not_empty, _breaker._BreakerWait)
+
+
 def test_a_disconnect_inside_a_request_is_a_503_and_the_next_request_succeeds(
     make_app: AppFactory, throwaway_postgres: ThrowawayPostgres
 ) -> None:
