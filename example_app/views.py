@@ -7,6 +7,7 @@ import typing as t
 import sqlalchemy as sa
 from flask import Blueprint
 from flask import abort
+from flask import current_app
 from flask import url_for
 from sqlalchemy.orm import joinedload
 
@@ -25,23 +26,26 @@ bp = Blueprint("api", __name__)
 @bp.get("/")
 def index() -> dict[str, t.Any]:
     """List the endpoints."""
-    return {
-        "endpoints": {
-            "clients": url_for("api.clients"),
-            "projects": url_for("api.projects"),
-            "posts": url_for("api.posts"),
-            "post_pages": url_for("api.post_pages"),
-            "post_feed": url_for("api.post_feed"),
-            "projects_with_clients_lazy": url_for("api.projects_with_clients_lazy"),
-            "projects_with_clients": url_for("api.projects_with_clients"),
-            "health": url_for("perfkit.live"),
-            "profiling": url_for("perfkit.profiling"),
-            "cache": url_for("perfkit.cache"),
-            "ready": url_for("perfkit.ready"),
-            "database": url_for("perfkit.database"),
-            "database_events": url_for("perfkit.database_events"),
-        }
+    endpoints = {
+        "clients": url_for("api.clients"),
+        "projects": url_for("api.projects"),
+        "posts": url_for("api.posts"),
+        "post_pages": url_for("api.post_pages"),
+        "post_feed": url_for("api.post_feed"),
+        "projects_with_clients_lazy": url_for("api.projects_with_clients_lazy"),
+        "projects_with_clients": url_for("api.projects_with_clients"),
     }
+    # PERFKIT_HEALTH_URL_PREFIX = None leaves the health blueprint unmounted.
+    if "perfkit" in current_app.blueprints:
+        endpoints.update(
+            health=url_for("perfkit.live"),
+            profiling=url_for("perfkit.profiling"),
+            cache=url_for("perfkit.cache"),
+            ready=url_for("perfkit.ready"),
+            database=url_for("perfkit.database"),
+            database_events=url_for("perfkit.database_events"),
+        )
+    return {"endpoints": endpoints}
 
 
 @bp.get("/clients")

@@ -194,3 +194,22 @@ def test_the_example_runs_flask_commands_without_warnings() -> None:
     assert result.returncode == 0, result.stderr
     assert "perfkit" in result.stdout
     assert result.stderr == ""
+
+
+def test_index_lists_no_health_urls_without_the_blueprint(tmp_path: Path) -> None:
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'unmounted.db'}",
+            "TESTING": True,
+            "PERFKIT_HEALTH_URL_PREFIX": None,
+        }
+    )
+    try:
+        response = app.test_client().get("/")
+        assert response.status_code == 200
+        endpoints = response.get_json()["endpoints"]
+        assert endpoints["posts"] == "/posts"
+        assert "health" not in endpoints and "ready" not in endpoints
+    finally:
+        with app.app_context():
+            db.engine.dispose()
