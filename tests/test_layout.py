@@ -32,8 +32,8 @@ def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
 
     def visit(node: ast.AST) -> None:
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            for child in node.orelse:
-                visit(child)
+            for branch in node.orelse:
+                visit(branch)
             return
         found.append(node)
         for child in ast.iter_child_nodes(node):
