@@ -574,7 +574,7 @@ def test_an_apps_handler_for_sqlalchemy_errors_wins_over_its_http_handler(
     assert len(seen) == 4
     assert type(seen[3]) is sa.exc.TimeoutError
     # The pool timeout is still counted.
-    assert get_state(app).checkout_timeouts == 1
+    assert get_state(app).database.checkout_timeouts == 1
 
 
 def test_an_apps_http_handler_alone_gets_the_503(make_app: AppFactory, refused_url: str) -> None:
