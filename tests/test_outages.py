@@ -84,8 +84,7 @@ def assert_unavailable(response: t.Any) -> None:
 
 
 def breaker_of(app: Flask) -> _breaker.CircuitBreaker:
-    state = t.cast(t.Any, app.extensions["perfkit"])._states[app]
-    return t.cast(_breaker.CircuitBreaker, state.guards["default"].breaker)
+    return get_state(app).database.guards["default"].breaker
 
 
 def state_of(breaker: _breaker.CircuitBreaker) -> str:
