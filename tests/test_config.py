@@ -39,9 +39,9 @@ def test_user_values_are_kept_and_resolved() -> None:
     app.config.update(
         PERFKIT_POOL_SIZE=7, PERFKIT_HEALTH_SHOW_DETAILS="never", PERFKIT_HEALTH_TIMEOUT=2
     )
-    PerfKit(app)
+    perfkit = PerfKit(app)
     with app.app_context():
-        config = get_state().config
+        config = perfkit.config
     assert config.pool_size == 7
     assert config.health_show_details is ShowDetails.NEVER
     assert config.health_timeout == 2.0
