@@ -79,15 +79,23 @@ class PerfKitState:
         for cls in capabilities:
             self.registry[cls.name] = cls(self)
 
-    def app_context(self) -> t.ContextManager[t.Any]:
-        """A context of the app of this state.
+    @property
+    def app(self) -> Flask:
+        """The app of this state.
 
         :raises NotInitializedError: The app no longer exists.
         """
         target = self.app_ref()
         if target is None:
             raise NotInitializedError("The app of this PerfKit state no longer exists.")
-        return target.app_context()
+        return target
+
+    def app_context(self) -> t.ContextManager[t.Any]:
+        """A context of the app of this state.
+
+        :raises NotInitializedError: The app no longer exists.
+        """
+        return self.app.app_context()
 
     @property
     def database(self) -> DatabaseCapability:

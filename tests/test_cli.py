@@ -171,7 +171,7 @@ def test_reset_clears_this_process(make_app: AppFactory) -> None:
 
 
 def test_reset_sets_the_pool_counts_back_to_zero(make_app: AppFactory) -> None:
-    app, db, perfkit = make_app(PERFKIT_ADMIN_TOKEN="t0ken")
+    app, db, _ = make_app(PERFKIT_ADMIN_TOKEN="t0ken")
     with app.app_context():
         db.session.execute(sa.text("SELECT 1"))
         db.session.remove()

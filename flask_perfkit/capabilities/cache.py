@@ -17,13 +17,16 @@ from ..capability import Wiring
 from ..checks import HealthCheck
 from ..metrics import cache_snapshot
 
+if t.TYPE_CHECKING:
+    from .._state import PerfKitState
+
 
 class CacheCapability(Capability):
     """The tiered cache; its backend is set by :meth:`init_app`."""
 
     name = "cache"
 
-    def __init__(self, state: t.Any) -> None:
+    def __init__(self, state: PerfKitState) -> None:
         super().__init__(state)
         #: The app's tiered cache, once wired.
         self.cache: TieredCache | None = None

@@ -29,6 +29,9 @@ from . import database_checks as checks
 from . import database_views
 from . import database_wiring
 
+if t.TYPE_CHECKING:
+    from .._state import PerfKitState
+
 
 class _BreakerSignal:
     """Sends :data:`~flask_perfkit.signals.db_breaker_changed` for the app, while it lives."""
@@ -61,7 +64,7 @@ class DatabaseCapability(Capability):
 
     name = "database"
 
-    def __init__(self, state: t.Any) -> None:
+    def __init__(self, state: PerfKitState) -> None:
         super().__init__(state)
         #: Engine monitors by bind name.
         self.monitors: dict[str, EngineMonitor] = {}

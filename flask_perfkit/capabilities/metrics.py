@@ -24,15 +24,18 @@ from ..capability import Wiring
 from ..config import ShowDetails
 from ..errors import MetricsUnavailable
 
+if t.TYPE_CHECKING:
+    from .._state import PerfKitState
+
 
 class MetricsCapability(Capability):
     """Serves the Prometheus exposition of every capability's numbers."""
 
     name = "metrics"
 
-    def __init__(self, state: t.Any) -> None:
+    def __init__(self, state: PerfKitState) -> None:
         super().__init__(state)
-        app = state.app_ref()
+        app = state.app
         #: Writes this process's metrics for prometheus_client's multiprocess mode.
         self.writer = _metrics.SnapshotWriter(state, app.import_name)
 

@@ -9,6 +9,7 @@ from ..capability import Capability
 from ..capability import MemoryUsage
 
 if t.TYPE_CHECKING:
+    from .._state import PerfKitState
     from ..cursors import CursorCodec
     from ..pagination import Plan
     from ..pagination import _Walk
@@ -19,7 +20,7 @@ class PaginationCapability(Capability):
 
     name = "pagination"
 
-    def __init__(self, state: t.Any) -> None:
+    def __init__(self, state: PerfKitState) -> None:
         super().__init__(state)
         limit = state.config.max_page_plans
         #: What ``paginate`` learnt of each statement shape.

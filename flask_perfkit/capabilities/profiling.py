@@ -20,15 +20,18 @@ from ..profiler import QueryProfiler
 from ..report import profiling_check
 from ..report import recommendations
 
+if t.TYPE_CHECKING:
+    from .._state import PerfKitState
+
 
 class ProfilingCapability(Capability):
     """Collects every statement of every watched engine, per request and in total."""
 
     name = "profiling"
 
-    def __init__(self, state: t.Any) -> None:
+    def __init__(self, state: PerfKitState) -> None:
         super().__init__(state)
-        app = state.app_ref()
+        app = state.app
         #: The app's query statistics.
         self.profiler = QueryProfiler(state.config, app)
         self._check = HealthCheck(
