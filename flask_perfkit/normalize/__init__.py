@@ -54,3 +54,15 @@ __all__ = [
     "query_id",
     "withheld",
 ]
+
+for _public in (
+    Pattern,
+    PatternCache,
+    dialect_of,
+    make_pattern,
+    normalize,
+    operation,
+    query_id,
+    withheld,
+):
+    _public.__module__ = __name__
