@@ -36,7 +36,7 @@ def is_authorized() -> bool:
     The bearer token is compared in constant time.
     """
     state = get_state()
-    token = state.config.admin_token
+    token = state.config.health.admin_token
     if token is not None:
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() == "bearer" and hmac.compare_digest(
@@ -49,7 +49,7 @@ def is_authorized() -> bool:
 
 def details_allowed(state: PerfKitState | None = None) -> bool:
     """Whether the current request may see details, by ``PERFKIT_HEALTH_SHOW_DETAILS``."""
-    policy = (state or get_state()).config.health_show_details
+    policy = (state or get_state()).config.health.show_details
     if policy is ShowDetails.ALWAYS:
         return True
     if policy is ShowDetails.NEVER:
@@ -87,7 +87,7 @@ def check_admin(disabled: str, unauthorized: str, *, off: bool = False) -> None:
     :raises AuthenticationRequired: The request is not an admin's (401).
     """
     state = get_state()
-    if off or (state.config.admin_token is None and state.authorize is None):
+    if off or (state.config.health.admin_token is None and state.authorize is None):
         raise AdminDisabled(disabled)
     if not is_authorized():
         if request.headers.get("Authorization"):

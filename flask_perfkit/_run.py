@@ -31,7 +31,7 @@ def run_checks(
 
 
 def _collect(state: PerfKitState, checks: list[HealthCheck]) -> dict[str, CheckResult]:
-    budget = max(state.config.health_timeout - _RESPONSE_MARGIN, 0.01)
+    budget = max(state.config.health.timeout - _RESPONSE_MARGIN, 0.01)
     return state.runner.run(checks, budget)
 
 

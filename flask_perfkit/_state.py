@@ -71,7 +71,7 @@ class PerfKitState:
         self.body_memo: dict[tuple[int, bool], tuple[t.Any, tuple[t.Any, ...], t.Any, bytes]] = {}
         self._warned_overrides: set[str] = set()
         self._lock = threading.Lock()
-        self.runner = CheckRunner(config.health_check_ttl, self.app_context)
+        self.runner = CheckRunner(config.health.check_ttl, self.app_context)
         #: The Flask-SQLAlchemy extension, when PerfKit was given one.
         self.db: t.Any = None
         #: The capabilities by name, in registry order.
@@ -167,7 +167,7 @@ class PerfKitState:
         with self._lock:
             checks = {check.name: check for check in builtin}
             checks.update(self.extra_checks)
-            overrides = self.config.health_checks
+            overrides = self.config.health.checks
             self._warn_unknown_overrides(checks)
             every = [
                 _override(check, overrides[check.name]) if check.name in overrides else check
@@ -214,7 +214,7 @@ class PerfKitState:
         when checks are added. This happens while serving, so it is logged: a warning filter
         turned into an error must not fail a probe.
         """
-        for name in sorted(self.config.health_checks.keys() - checks - self._warned_overrides):
+        for name in sorted(self.config.health.checks.keys() - checks - self._warned_overrides):
             self._warned_overrides.add(name)
             guess = nearest(name, checks)
             logger.warning(

@@ -81,7 +81,7 @@ class PerfKit:
             except RuntimeError:
                 pass
             else:
-                prefix = state.config.health_url_prefix
+                prefix = state.config.health.url_prefix
                 engines = sorted(state.database.monitors)
                 return f"<PerfKit engines={engines} health={prefix!r}>"
         return f"<PerfKit apps={len(self._states)}>"
@@ -149,24 +149,24 @@ class PerfKit:
         from .cli import cli
 
         app.cli.add_command(cli)
-        if cfg.health_url_prefix is not None:
+        if cfg.health.url_prefix is not None:
             from .health import blueprint
 
-            register_blueprint(app, blueprint(), url_prefix=cfg.health_url_prefix)
+            register_blueprint(app, blueprint(), url_prefix=cfg.health.url_prefix)
 
     def _warn_about_exposure(self, app: Flask, cfg: PerfKitConfig) -> None:
         """Log about details shown to anyone, and about cursors without a ``SECRET_KEY``."""
         if (
-            cfg.health_show_details is _config.ShowDetails.ALWAYS
+            cfg.health.show_details is _config.ShowDetails.ALWAYS
             and not app.debug
-            and cfg.admin_token is None
+            and cfg.health.admin_token is None
             and self._authorize is None
         ):
             logger.warning(
                 "PERFKIT_HEALTH_SHOW_DETAILS is 'always' outside debug mode: anyone who can"
                 " reach %s sees pool numbers, SQL patterns and cache statistics. Use"
                 " 'when_authorized' with PERFKIT_ADMIN_TOKEN or authorize= in production.",
-                cfg.health_url_prefix,
+                cfg.health.url_prefix,
             )
         if not usable_key(app.config.get("SECRET_KEY")) and not self._warned_secret_key:
             self._warned_secret_key = True
@@ -308,7 +308,9 @@ class QueryBudget(contextlib.ContextDecorator):
 
     def __enter__(self) -> None:
         state = get_state()
-        block = state.profiler.budget(self.limit, self.action or state.config.query_budget_action)
+        block = state.profiler.budget(
+            self.limit, self.action or state.config.profiler.query_budget_action
+        )
         self._blocks.append(block)
         block.__enter__()
 

@@ -79,7 +79,7 @@ def no_store_on_routing_errors(response: Response) -> Response:
     if "Cache-Control" in response.headers:
         return response
     if request.url_rule is None:
-        prefix = get_state().config.health_url_prefix
+        prefix = get_state().config.health.url_prefix
         path = request.path
         if prefix is not None and (path == prefix or path.startswith(prefix.rstrip("/") + "/")):
             response.headers["Cache-Control"] = "no-store"

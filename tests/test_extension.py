@@ -51,9 +51,9 @@ def test_one_instance_serves_several_apps_with_their_own_config() -> None:
     perfkit.init_app(first)
     perfkit.init_app(second)
     with first.app_context():
-        assert perfkit.config.pool_size == 3
+        assert perfkit.config.pool.size == 3
     with second.app_context():
-        assert perfkit.config.pool_size == 20
+        assert perfkit.config.pool.size == 20
     assert first.test_client().get("/health").status_code == 200
     assert second.test_client().get("/health").status_code == 404
     assert second.test_client().get("/status").status_code == 200

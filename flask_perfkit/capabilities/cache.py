@@ -34,7 +34,7 @@ class CacheCapability(Capability):
 
     def init_app(self, app: Flask, wiring: Wiring) -> None:
         config = self.state.config
-        backend = backend_getter(app, wiring.cache, config.cache_socket_timeout)
+        backend = backend_getter(app, wiring.cache, config.cache.socket_timeout)
         self.cache = TieredCache(config, backend, app)
         self._check = HealthCheck(
             "cache",

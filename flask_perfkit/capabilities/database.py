@@ -113,7 +113,7 @@ class DatabaseCapability(Capability):
             self.guards[name] = guard
             self.monitors[name] = monitor
             self._checks[name] = (
-                checks.connectivity_check(monitor, self.state.config.health_timeout),
+                checks.connectivity_check(monitor, self.state.config.health.timeout),
                 checks.pool_check(monitor),
             )
         self.state.checks_changed()

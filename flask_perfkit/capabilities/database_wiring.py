@@ -39,7 +39,7 @@ def wire(app: Flask, wiring: Wiring, capability: DatabaseCapability) -> None:
     if wiring.db is not None:
         _wire_db(app, wiring.db, capability)
     elif wiring.engine is not None:
-        options = capability.state.config.engine_options()
+        options = capability.state.config.pool.engine_options()
         _pool.apply_to_engine(wiring.engine, options, (), _ENGINE_FIX)
         capability.add_monitor("default", wiring.engine)
     if sa_exc.TimeoutError not in app.error_handler_spec[None][None]:
@@ -47,7 +47,7 @@ def wire(app: Flask, wiring: Wiring, capability: DatabaseCapability) -> None:
 
 
 def _wire_db(app: Flask, db: SQLAlchemy, capability: DatabaseCapability) -> None:
-    wanted = capability.state.config.engine_options()
+    wanted = capability.state.config.pool.engine_options()
     # Engine options given to SQLAlchemy() are the user's choice too.
     constructor_options = engine_options_of(db)
     if app.extensions.get("sqlalchemy") is db:

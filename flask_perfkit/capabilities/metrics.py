@@ -61,7 +61,7 @@ def metrics_view() -> Response:
             "Metrics are details, which PERFKIT_HEALTH_SHOW_DETAILS does not show to this"
             " caller. Set PERFKIT_ADMIN_TOKEN and scrape with it as a bearer token.",
             "Metrics need an 'Authorization: Bearer <PERFKIT_ADMIN_TOKEN>' header.",
-            off=state.config.health_show_details is ShowDetails.NEVER,
+            off=state.config.health.show_details is ShowDetails.NEVER,
         )
     writer = t.cast(MetricsCapability, state.registry[MetricsCapability.name]).writer
     try:

@@ -22,7 +22,7 @@ class PaginationCapability(Capability):
 
     def __init__(self, state: PerfKitState) -> None:
         super().__init__(state)
-        limit = state.config.max_page_plans
+        limit = state.config.pagination.max_page_plans
         #: What ``paginate`` learnt of each statement shape.
         self.plans: BoundedMemo[tuple[t.Any, ...], Plan] = BoundedMemo(limit)
         #: What ``paginate`` learnt of each ordering.
