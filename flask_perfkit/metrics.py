@@ -9,6 +9,12 @@ multiprocess mode. Each process then writes a snapshot of its totals to a small 
 that directory, every :data:`SYNC_SECONDS` and on each scrape, and the scraped process sums
 the files: counters and histograms of every process that ever ran, gauges of the processes
 still alive. The app's own prometheus_client metrics in that directory are served too.
+:doc:`/deployment` says why these snapshots are PerfKit's own rather than prometheus_client
+metrics in multiprocess mode.
+
+Each capability gives its part of the snapshot from
+:meth:`~flask_perfkit.capability.Capability.metrics`; :mod:`flask_perfkit._families` turns
+the (merged) snapshot into metric families.
 """
 
 from __future__ import annotations
