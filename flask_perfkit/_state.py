@@ -13,7 +13,6 @@ import weakref
 from flask import Flask
 from flask import current_app
 
-from ._time import iso_time
 from .capability import Capability
 from .capability import Component
 from .capability import MemoryUsage
@@ -224,11 +223,6 @@ class PerfKitState:
                 ", ".join(map(repr, sorted(checks))),
                 f" Did you mean {guess!r}?" if guess else "",
             )
-
-    @property
-    def since(self) -> str:
-        """When this app's PerfKit state was made, as an ISO 8601 UTC time."""
-        return iso_time(self.started)
 
 
 def _override(check: HealthCheck, override: CheckOverride) -> HealthCheck:
