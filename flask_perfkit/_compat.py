@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import threading
 import typing as t
+from collections.abc import Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -19,6 +20,18 @@ from sqlalchemy.util import queue as sa_queue
 # SQLAlchemy: statements (pagination)
 
 # SQLAlchemy: engines and pools
+
+
+def pool_argument_names() -> Mapping[str, str]:
+    """The ``create_engine`` name of each pool argument whose name differs on the pool.
+
+    Reads ``sqlalchemy.engine.create._pool_translate_kwargs`` (``{"timeout": "pool_timeout",
+    ...}``), an empty mapping when it is gone. Checked on SQLAlchemy 2.0 and 2.1.
+    """
+    from sqlalchemy.engine import create
+
+    return getattr(create, "_pool_translate_kwargs", {})
+
 
 # -- the database circuit breaker (flask_perfkit.breaker)
 

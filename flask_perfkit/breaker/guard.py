@@ -55,8 +55,9 @@ class EngineGuard:
         self.engine_ref = weakref.ref(engine)
         self.name = name
         #: The connect and statement timeouts of its new connections.
-        self.timeouts = DriverTimeouts(config.db_connect_timeout, config.db_statement_timeout)
-        self.breaker = CircuitBreaker(name, config.db_breaker_failures, config.db_breaker_seconds)
+        database = config.database
+        self.timeouts = DriverTimeouts(database.connect_timeout, database.statement_timeout)
+        self.breaker = CircuitBreaker(name, database.breaker_failures, database.breaker_seconds)
         self._before_first: list[t.Callable[[], None]] = []
         self._before_first_lock = threading.Lock()
         self._last_log = -_LOG_INTERVAL
