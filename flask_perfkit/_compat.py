@@ -7,6 +7,7 @@ runs the suite on the oldest supported versions, ``make test`` on the newest.
 
 from __future__ import annotations
 
+import functools
 import socket
 import threading
 import typing as t
@@ -77,14 +78,6 @@ def pool_queue(pool: sa.pool.Pool) -> sa_queue.Queue[t.Any] | None:
     return waiting
 
 
-def queue_wait(queue: sa_queue.Queue[t.Any]) -> threading.Condition:
-    """The condition ``Queue.get`` waits on for a returned connection, ``Queue.not_empty``.
-
-    Checked on SQLAlchemy 2.0 and 2.1.
-    """
-    return queue.not_empty
-
-
 def queue_mutex(queue: sa_queue.Queue[t.Any]) -> t.Any:
     """The lock every condition of ``queue`` shares, ``Queue.mutex``.
 
@@ -93,13 +86,27 @@ def queue_mutex(queue: sa_queue.Queue[t.Any]) -> t.Any:
     return queue.mutex
 
 
-def set_queue_wait(queue: sa_queue.Queue[t.Any], condition: threading.Condition) -> None:
-    """Make ``Queue.get`` wait on ``condition``, in place of ``Queue.not_empty``; it must be
-    made with :func:`queue_mutex` as its lock.
+def set_queue_wait(
+    queue: sa_queue.Queue[t.Any], condition: threading.Condition, owner: object
+) -> None:
+    """Make ``Queue.get`` wait on ``condition``, in place of ``Queue.not_empty``, and mark
+    the queue's ``get`` as set up by ``owner`` (see :func:`queue_wait_owner`).
+
+    ``condition`` must be made with :func:`queue_mutex` as its lock. Checked on SQLAlchemy
+    2.0 and 2.1.
+    """
+    queue.not_empty = condition
+    get = functools.partial(sa_queue.Queue.get, queue)
+    get.perfkit_guard = owner  # type: ignore[attr-defined]
+    queue.get = get  # type: ignore[method-assign]
+
+
+def queue_wait_owner(queue: sa_queue.Queue[t.Any]) -> object | None:
+    """The ``owner`` of the last :func:`set_queue_wait` on ``queue``, or ``None``.
 
     Checked on SQLAlchemy 2.0 and 2.1.
     """
-    queue.not_empty = condition
+    return getattr(queue.get, "perfkit_guard", None)
 
 
 def pooled_connection(connection: sa.Connection | None) -> PoolProxiedConnection | None:

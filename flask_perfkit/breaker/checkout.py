@@ -17,7 +17,7 @@ from .._compat import pool_creator
 from .._compat import pool_invoker
 from .._compat import pool_queue
 from .._compat import queue_mutex
-from .._compat import queue_wait
+from .._compat import queue_wait_owner
 from .._compat import set_pool_creator
 from .._compat import set_queue_wait
 from .state import BreakerState
@@ -121,7 +121,7 @@ class BreakerWait(threading.Condition):
         return super().wait(_WAIT_SLICE if timeout is None else min(timeout, _WAIT_SLICE))
 
 
-def wrap_wait(pool: sa.pool.Pool, breaker: CircuitBreaker) -> None:
+def wrap_wait(pool: sa.pool.Pool, breaker: CircuitBreaker, owner: object) -> None:
     """Let a checkout waiting for a free ``QueuePool`` connection fail once the breaker opens.
 
     SQLAlchemy wakes a waiting checkout only when a connection is returned, not when a
@@ -130,12 +130,9 @@ def wrap_wait(pool: sa.pool.Pool, breaker: CircuitBreaker) -> None:
     ``pool_timeout``. Waiting checkouts look at the breaker every few milliseconds
     instead, and one made while the breaker is open fails at once. Only the queue's wait
     is replaced: a checkout that finds an idle connection or room to open one runs
-    SQLAlchemy's own code, with no extra step.
+    SQLAlchemy's own code, with no extra step. Done once per ``owner``.
     """
     queue = pool_queue(pool)
-    if queue is None:
+    if queue is None or queue_wait_owner(queue) is owner:
         return
-    current = queue_wait(queue)
-    if isinstance(current, BreakerWait) and current.breaker is breaker:
-        return
-    set_queue_wait(queue, BreakerWait(queue_mutex(queue), breaker))
+    set_queue_wait(queue, BreakerWait(queue_mutex(queue), breaker), owner)

@@ -98,7 +98,7 @@ class EngineGuard:
         event.listen(engine, "after_cursor_execute", self._statement_answered)
         event.listen(engine, "engine_disposed", self._disposed)
         # A pool made by a dispose() before now keeps the connect function but not the wait.
-        wrap_wait(engine.pool, self.breaker)
+        wrap_wait(engine.pool, self.breaker, self)
 
     def before_first_attempt(self, callback: t.Callable[[], None]) -> None:
         """Call ``callback`` once, before the engine's next connection attempt.
@@ -123,7 +123,7 @@ class EngineGuard:
         Pools made later by ``dispose()`` or ``recreate()`` keep the wrapped function; the
         wait is wrapped again on ``engine.dispose()``.
         """
-        wrap_wait(pool, self.breaker)
+        wrap_wait(pool, self.breaker, self)
         wrap_creator(pool, self, self.breaker, self._dbapi_error, self.run_before_first)
 
     def probe_connect(self, seconds: float) -> t.Any:
