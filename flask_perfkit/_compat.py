@@ -1,4 +1,4 @@
-"""Every use of a private name of SQLAlchemy, cachelib, Flask-Caching or Flask-SQLAlchemy.
+"""Every use of a private name of SQLAlchemy, cachelib, Flask-Caching, Flask-SQLAlchemy or PyMySQL.
 
 Each is behind a small function that says what it reads and on which versions it was
 checked, so that a new release of a dependency breaks in this module only. ``make test-min``
