@@ -26,6 +26,7 @@ import typing as t
 import sqlalchemy as sa
 
 from . import breaker
+from ._compat import pymysql_socket
 
 if t.TYPE_CHECKING:
     from .pool import EngineMonitor
@@ -86,14 +87,12 @@ class _Watchdog:
 
 
 def _has_socket(connection: t.Any) -> bool:
-    return isinstance(getattr(connection, "_sock", None), socket.socket) or callable(
-        getattr(connection, "fileno", None)
-    )
+    return pymysql_socket(connection) is not None or callable(getattr(connection, "fileno", None))
 
 
 def _shutdown(connection: t.Any) -> None:
-    sock = getattr(connection, "_sock", None)
-    if isinstance(sock, socket.socket):
+    sock = pymysql_socket(connection)
+    if sock is not None:
         sock.shutdown(socket.SHUT_RDWR)
         return
     fileno = getattr(connection, "fileno", None)
