@@ -121,7 +121,7 @@ class Capability:
         """Its part of the process's metrics snapshot.
 
         The snapshot is written to a JSON file per process in multiprocess mode and summed
-        by the scraped process, so this is JSON-ready data; see :mod:`flask_perfkit.metrics`.
+        by the scraped process, so this is JSON-ready data; see ``flask_perfkit.metrics``.
         """
         return {}
 

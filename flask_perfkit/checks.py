@@ -66,6 +66,8 @@ class CheckResult:
     time: str | None = None
 
 
+#: What a health check calls: no arguments; returns a :class:`CheckResult`, a :class:`Status`,
+#: a bool or ``None``. See :class:`HealthCheck`.
 CheckFunction = t.Callable[[], "CheckResult | Status | bool | None"]
 
 

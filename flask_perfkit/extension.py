@@ -299,7 +299,7 @@ class PerfKit:
 
 
 class QueryBudget(contextlib.ContextDecorator):
-    """What :meth:`PerfKit.query_budget` returns: a context manager and a decorator."""
+    """What :meth:`.PerfKit.query_budget` returns: a context manager and a decorator."""
 
     def __init__(self, limit: int, action: BudgetAction | str | None) -> None:
         self.limit = limit
