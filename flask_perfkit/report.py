@@ -53,7 +53,7 @@ def recommendations(
         advice.append(
             Recommendation(
                 "critical" if share > 25 else "warning",
-                f"{share}% of statements take {profiler.config.slow_query * 1000:g} ms or more."
+                f"{share}% of statements take {profiler.slow_query * 1000:g} ms or more."
                 " Look at the slowest patterns' plans (EXPLAIN ANALYZE) for missing indexes.",
             )
         )

@@ -85,6 +85,8 @@ class QueryProfiler:
         self.config = config
         #: The duration from which a statement is slow, in seconds.
         self.slow_query = config.slow_query
+        #: The duration from which a statement is very slow, in seconds.
+        self.very_slow_query = config.very_slow_query
         # When the app goes, its engines stop feeding this profiler at once.
         self.app = weakref.ref(app, self._app_gone)
         #: The collector of the request or ``query_budget`` block under way, if any.
@@ -163,7 +165,7 @@ class QueryProfiler:
     ) -> None:
         """Keep a slow statement in the ring buffer and send the ``slow_query`` signal."""
         pattern = self.pattern_cache.get(statement, dialect)
-        very_slow = seconds >= self.config.very_slow_query
+        very_slow = seconds >= self.very_slow_query
         record = make_slow_query(pattern, seconds, very_slow, collector)
         self.slow.add(record)
         app = self.app()
@@ -222,11 +224,10 @@ class QueryProfiler:
         if collector.generation != self.generation:
             return
         now = time.time()
-        config = self.config
         with self.lock:
             if collector.generation != self.generation:
                 return
-            self.table.group(records, collector, now, config.slow_query, config.very_slow_query)
+            self.table.group(records, collector, now, self.slow_query, self.very_slow_query)
             endpoint = collector.endpoint
             if not final or endpoint is None:
                 return
@@ -283,19 +284,16 @@ class QueryProfiler:
     def memory(self) -> dict[str, dict[str, int]]:
         """Per in-memory structure: its ``entries``, its ``limit`` and its ``evictions``."""
         self.flush_pending()
-        config = self.config
         with self.lock:
-            table, suspects = self.table, self.n_plus_one
+            table, suspects, slow = self.table, self.n_plus_one, self.slow
             return {
-                "patterns": _usage(len(table.entries), config.max_patterns, table.evictions),
+                "patterns": _usage(len(table.entries), table.limit, table.evictions),
                 "n_plus_one_suspects": _usage(
-                    len(suspects.suspects), config.max_n_plus_one_suspects, suspects.evictions
+                    len(suspects.suspects), suspects.limit, suspects.evictions
                 ),
-                "slow_queries": _usage(
-                    len(self.slow), config.slow_query_buffer, self.slow.evictions
-                ),
+                "slow_queries": _usage(len(slow), slow.size, slow.evictions),
                 "request_patterns": _usage(
-                    table.request_pattern_peak, config.max_patterns, table.request_pattern_evictions
+                    table.request_pattern_peak, table.limit, table.request_pattern_evictions
                 ),
             }
 

@@ -29,6 +29,10 @@ if t.TYPE_CHECKING:
     from .core import QueryProfiler
 
 
+def _none() -> None:
+    return None
+
+
 class EngineTap:
     """The one set of timing listeners of an engine, and the profilers it feeds.
 
@@ -39,13 +43,15 @@ class EngineTap:
     :param dialect: The name of the engine's dialect.
     """
 
-    __slots__ = ("__weakref__", "dialect", "only", "profilers")
+    __slots__ = ("__weakref__", "dialect", "only", "only_collector", "profilers")
 
     def __init__(self, dialect: str) -> None:
         self.dialect = dialect_of(dialect)
         self.profilers: list[weakref.ref[QueryProfiler]] = []
         #: The profiler when exactly one is attached: the fast path of every statement.
         self.only: QueryProfiler | None = None
+        #: The collector of :attr:`only` under way, if any.
+        self.only_collector: t.Callable[[], Collector | None] = _none
 
     def add(self, profiler: QueryProfiler) -> None:
         """Feed ``profiler`` too."""
@@ -65,6 +71,7 @@ class EngineTap:
     def _set(self, profilers: list[QueryProfiler]) -> None:
         self.profilers = [weakref.ref(p) for p in profilers]
         self.only = profilers[0] if len(profilers) == 1 else None
+        self.only_collector = self.only.current.get if self.only is not None else _none
 
     def route(self) -> tuple[QueryProfiler | None, Collector | None]:
         """The profiler, and its collector if any, that records a statement.
@@ -108,7 +115,7 @@ class EngineTap:
             if profiler is None:
                 return
         else:
-            collector = profiler.current.get()
+            collector = self.only_collector()
         if collector is None:
             pending = profiler.pending
             pending.append((statement, duration, cursor.rowcount, False, self.dialect))

@@ -121,12 +121,6 @@ class PatternEntry:
         #: Calls per endpoint, for the first :data:`MAX_ENDPOINTS` endpoints.
         self.endpoints: dict[str, int] = {}
 
-    def seen_at(self, endpoint: str) -> None:
-        """Count one call from ``endpoint``, if it is one of the endpoints remembered."""
-        endpoints = self.endpoints
-        if endpoint in endpoints or len(endpoints) < MAX_ENDPOINTS:
-            endpoints[endpoint] = endpoints.get(endpoint, 0) + 1
-
     def stats(self) -> PatternStats:
         """A copy of the statistics, in milliseconds."""
         pattern = self.pattern
@@ -229,27 +223,25 @@ class PatternTable:
                 if duration >= very_slow:
                     entry.very_slow += 1
                     self.very_slow_calls += 1
-            if endpoint is not None:
-                entry.seen_at(endpoint)
-                if entry.pattern.is_select:
-                    self.count_in_request(counts, entry.pattern.query_id, duration)
+            if endpoint is None:
+                continue
+            # Inlined rather than methods of PatternEntry: this runs for every statement.
+            seen_at = entry.endpoints
+            if endpoint in seen_at or len(seen_at) < MAX_ENDPOINTS:
+                seen_at[endpoint] = seen_at.get(endpoint, 0) + 1
+            if entry.pattern.is_select:
+                seen = counts.get(entry.pattern.query_id)
+                if seen is None:
+                    if len(counts) >= self.limit:
+                        self.request_pattern_evictions += 1
+                        continue
+                    seen = counts[entry.pattern.query_id] = [0, 0.0]
+                seen[0] += 1
+                seen[1] += duration
         self.total_calls += len(records)
         self.total_time += total
         if len(counts) > self.request_pattern_peak:
             self.request_pattern_peak = len(counts)
-
-    def count_in_request(
-        self, counts: dict[str, list[float]], query_id: str, seconds: float
-    ) -> None:
-        """Add one execution of a SELECT pattern to a request's N+1 ``counts``."""
-        seen = counts.get(query_id)
-        if seen is None:
-            if len(counts) >= self.limit:
-                self.request_pattern_evictions += 1
-                return
-            seen = counts[query_id] = [0, 0.0]
-        seen[0] += 1
-        seen[1] += seconds
 
     def evict(self) -> None:
         """Drop the least executed 5 %, as pg_stat_statements does, keeping their totals."""
