@@ -531,3 +531,31 @@ def test_a_budget_block_longer_than_one_batch_counts_every_statement(
         ("budgeted", 5000),
         ("query_budget", 5000),
     ]
+
+
+def test_a_request_of_another_app_inside_a_request_leaves_its_statements_alone(
+    make_app: AppFactory,
+) -> None:
+    outer, outer_db, outer_kit = make_app()
+    inner, inner_db, inner_kit = make_app()
+
+    @inner.get("/inner")
+    def inner_view() -> str:
+        inner_db.session.execute(sa.text("SELECT 2"))
+        return "ok"
+
+    @outer.get("/outer")
+    def outer_view() -> str:
+        outer_db.session.execute(sa.text("SELECT 1"))
+        assert inner.test_client().get("/inner").status_code == 200
+        for _ in range(4):
+            outer_db.session.execute(sa.text("SELECT 1"))
+        return "ok"
+
+    assert outer.test_client().get("/outer").status_code == 200
+    with outer.app_context():
+        outer_patterns = {p.query: p.endpoints for p in outer_kit.profiler.patterns()}
+    with inner.app_context():
+        inner_patterns = {p.query: p.endpoints for p in inner_kit.profiler.patterns()}
+    assert outer_patterns == {"SELECT ?": {"outer_view": 5}}
+    assert inner_patterns == {"SELECT ?": {"inner_view": 1}}
