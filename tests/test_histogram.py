@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -58,6 +60,17 @@ def test_percentiles_are_within_nine_percent() -> None:
         exact = durations[int(fraction * len(durations)) - 1]
         found = histogram.percentile(fraction, durations[0], durations[-1])
         assert abs(found - exact) / exact < 0.09
+
+
+def test_the_profiler_buckets_as_the_histogram_does(make_app: AppFactory) -> None:
+    durations = [10 ** (tenth / 10) * 1e-7 for tenth in range(90)]
+    durations += [LogHistogram.upper_edge(bucket) for bucket in range(0, 96, 5)]
+    app, _, perfkit = make_app()
+    with app.app_context():
+        for seconds in durations:
+            perfkit.profiler.add(("SELECT 1", seconds, 1, False, dialect_of("sqlite")), None)
+        totals = perfkit.profiler.operation_totals()["select"]
+    assert totals.buckets == Counter(LogHistogram.bucket(seconds) for seconds in durations)
 
 
 def test_the_exposition_counts_what_the_profiler_bucketed(make_app: AppFactory) -> None:

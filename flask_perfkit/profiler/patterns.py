@@ -199,10 +199,15 @@ class PatternTable:
         last_statement: str | None = None
         last_dialect: str | None = None
         entry: PatternEntry | None = None
+        pattern: Pattern | None = None
+        buckets: dict[int, int] = {}
+        log2, steps = math.log2, LogHistogram.STEPS
         total = 0.0
         for statement, duration, rows, failed, dialect in records:
             if statement is not last_statement or dialect is not last_dialect or entry is None:
                 entry = self.entry(statement, dialect, now)
+                pattern = entry.pattern
+                buckets = entry.histogram.counts
                 last_statement, last_dialect = statement, dialect
             entry.calls += 1
             entry.total += duration
@@ -211,7 +216,9 @@ class PatternTable:
                 entry.min = duration
             if duration > entry.max:
                 entry.max = duration
-            entry.histogram.add(duration)
+            # LogHistogram.add, inlined: this runs for every statement.
+            bucket = int(log2(duration * 1e6) * steps) + 1 if duration >= 1e-6 else 0
+            buckets[bucket] = buckets.get(bucket, 0) + 1
             if rows > 0:
                 entry.rows += rows
             if failed:
@@ -229,13 +236,14 @@ class PatternTable:
             seen_at = entry.endpoints
             if endpoint in seen_at or len(seen_at) < MAX_ENDPOINTS:
                 seen_at[endpoint] = seen_at.get(endpoint, 0) + 1
-            if entry.pattern.is_select:
-                seen = counts.get(entry.pattern.query_id)
+            assert pattern is not None
+            if pattern.is_select:
+                seen = counts.get(pattern.query_id)
                 if seen is None:
                     if len(counts) >= self.limit:
                         self.request_pattern_evictions += 1
                         continue
-                    seen = counts[entry.pattern.query_id] = [0, 0.0]
+                    seen = counts[pattern.query_id] = [0, 0.0]
                 seen[0] += 1
                 seen[1] += duration
         self.total_calls += len(records)
