@@ -41,3 +41,14 @@ __all__ = [
     "logger",
     "operation_label",
 ]
+
+for _public in (
+    NPlusOneSuspect,
+    OperationTotals,
+    PatternStats,
+    ProfileSummary,
+    QueryProfiler,
+    SlowQuery,
+    operation_label,
+):
+    _public.__module__ = __name__

@@ -83,10 +83,11 @@ class QueryProfiler:
 
     def __init__(self, config: PerfKitConfig, app: Flask) -> None:
         self.config = config
+        settings = config.profiler
         #: The duration from which a statement is slow, in seconds.
-        self.slow_query = config.slow_query
+        self.slow_query = settings.slow_query
         #: The duration from which a statement is very slow, in seconds.
-        self.very_slow_query = config.very_slow_query
+        self.very_slow_query = settings.very_slow_query
         # When the app goes, its engines stop feeding this profiler at once.
         self.app = weakref.ref(app, self._app_gone)
         #: The collector of the request or ``query_budget`` block under way, if any.
@@ -96,20 +97,20 @@ class QueryProfiler:
         #: Statements run outside requests, waiting to be grouped.
         self.pending: deque[Record] = deque()
         #: Normalizes statements into patterns.
-        self.pattern_cache = PatternCache(config.normalize_cache_size)
+        self.pattern_cache = PatternCache(settings.normalize_cache_size)
         #: Guards :attr:`table` and the N+1 suspects.
         self.lock = threading.Lock()
         #: Counts the resets; statements collected before the last one are dropped.
         self.generation = 0
-        self.slow = SlowBuffer(config.slow_query_buffer)
+        self.slow = SlowBuffer(settings.slow_query_buffer)
         self._taps: list[EngineTap] = []
         self._start()
 
     def _start(self) -> None:
         self.since = time.time()
-        self.table = PatternTable(self.config.max_patterns, self.pattern_cache.get)
+        self.table = PatternTable(self.config.profiler.max_patterns, self.pattern_cache.get)
         self.n_plus_one = SuspectTable(
-            self.config.n_plus_one_threshold, self.config.max_n_plus_one_suspects
+            self.config.profiler.n_plus_one_threshold, self.config.profiler.max_n_plus_one_suspects
         )
 
     @property
