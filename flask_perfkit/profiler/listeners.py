@@ -29,10 +29,6 @@ if t.TYPE_CHECKING:
     from .core import QueryProfiler
 
 
-def _none() -> None:
-    return None
-
-
 class EngineTap:
     """The one set of timing listeners of an engine, and the profilers it feeds.
 
@@ -43,15 +39,14 @@ class EngineTap:
     :param dialect: The name of the engine's dialect.
     """
 
-    __slots__ = ("__weakref__", "dialect", "only", "only_collector", "profilers")
+    __slots__ = ("__weakref__", "dialect", "only", "profilers")
 
     def __init__(self, dialect: str) -> None:
         self.dialect = dialect_of(dialect)
         self.profilers: list[weakref.ref[QueryProfiler]] = []
-        #: The profiler when exactly one is attached: the fast path of every statement.
-        self.only: QueryProfiler | None = None
-        #: The collector of :attr:`only` under way, if any.
-        self.only_collector: t.Callable[[], Collector | None] = _none
+        #: When exactly one profiler is attached, it and the getter of its collector under
+        #: way: the fast path of every statement. One tuple, so that both change at once.
+        self.only: tuple[QueryProfiler, t.Callable[[], Collector | None]] | None = None
 
     def add(self, profiler: QueryProfiler) -> None:
         """Feed ``profiler`` too."""
@@ -70,8 +65,8 @@ class EngineTap:
 
     def _set(self, profilers: list[QueryProfiler]) -> None:
         self.profilers = [weakref.ref(p) for p in profilers]
-        self.only = profilers[0] if len(profilers) == 1 else None
-        self.only_collector = self.only.current.get if self.only is not None else _none
+        only = profilers[0] if len(profilers) == 1 else None
+        self.only = None if only is None else (only, only.current.get)
 
     def route(self) -> tuple[QueryProfiler | None, Collector | None]:
         """The profiler, and its collector if any, that records a statement.
@@ -109,13 +104,15 @@ class EngineTap:
         duration = statement_duration(context)
         if duration is None:
             return
-        profiler = self.only
-        if profiler is None:
-            profiler, collector = self.route()
-            if profiler is None:
+        only = self.only
+        if only is None:
+            found, collector = self.route()
+            if found is None:
                 return
+            profiler = found
         else:
-            collector = self.only_collector()
+            profiler, current = only
+            collector = current()
         if collector is None:
             pending = profiler.pending
             pending.append((statement, duration, cursor.rowcount, False, self.dialect))
