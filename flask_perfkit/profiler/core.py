@@ -102,15 +102,20 @@ class QueryProfiler:
         self.lock = threading.Lock()
         #: Counts the resets; statements collected before the last one are dropped.
         self.generation = 0
+        #: The most recent slow queries.
         self.slow = SlowBuffer(settings.slow_query_buffer)
         self._taps: list[EngineTap] = []
         self._start()
 
     def _start(self) -> None:
+        settings = self.config.profiler
+        #: When counting started: the app's start or the last reset, as a UNIX time.
         self.since = time.time()
-        self.table = PatternTable(self.config.profiler.max_patterns, self.pattern_cache.get)
+        #: The statistics of every pattern, and the totals.
+        self.table = PatternTable(settings.max_patterns, self.pattern_cache.get)
+        #: The N+1 suspects.
         self.n_plus_one = SuspectTable(
-            self.config.profiler.n_plus_one_threshold, self.config.profiler.max_n_plus_one_suspects
+            settings.n_plus_one_threshold, settings.max_n_plus_one_suspects
         )
 
     @property
@@ -150,7 +155,7 @@ class QueryProfiler:
         self._taps.clear()
 
     def add(self, record: Record, collector: Collector | None) -> None:
-        """Keep one statement's record, in ``collector`` or the process-wide buffer."""
+        """Keep one statement's record, in ``collector`` or, outside requests, :attr:`pending`."""
         if collector is None:
             pending = self.pending
             pending.append(record)

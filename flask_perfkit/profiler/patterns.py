@@ -36,8 +36,8 @@ class OperationTotals:
     """Statements of one operation since start or the last reset, evicted patterns included.
 
     ``buckets`` maps a bucket of :class:`~flask_perfkit._histogram.LogHistogram` to its
-    count; bucket ``b`` holds durations below ``2 ** (b / 4)`` microseconds, and every bucket
-    ``4 * k`` ends exactly at ``2 ** k`` us.
+    count; bucket ``b`` holds durations below ``2 ** (b / LogHistogram.STEPS)``
+    microseconds, and every bucket ``LogHistogram.STEPS * k`` ends exactly at ``2 ** k`` us.
     """
 
     count: int = 0
