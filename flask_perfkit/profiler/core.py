@@ -124,9 +124,50 @@ class QueryProfiler:
         return self.table.total_calls
 
     @property
+    def total_time(self) -> float:
+        """Seconds the statements counted took."""
+        return self.table.total_time
+
+    @property
+    def slow_calls(self) -> int:
+        """Statements at or above ``PERFKIT_SLOW_QUERY_MS``."""
+        return self.table.slow_calls
+
+    @property
+    def very_slow_calls(self) -> int:
+        """Statements at or above ``PERFKIT_VERY_SLOW_QUERY_MS``."""
+        return self.table.very_slow_calls
+
+    @property
+    def errors(self) -> int:
+        """Statements that failed."""
+        return self.table.errors
+
+    @property
     def evictions(self) -> int:
         """Patterns evicted from the statistics."""
         return self.table.evictions
+
+    @property
+    def suspect_evictions(self) -> int:
+        """N+1 suspects evicted to stay within ``PERFKIT_MAX_N_PLUS_ONE_SUSPECTS``."""
+        return self.n_plus_one.evictions
+
+    @property
+    def slow_evictions(self) -> int:
+        """Slow queries pushed out of the ring buffer by newer ones."""
+        return self.slow.evictions
+
+    @property
+    def request_pattern_evictions(self) -> int:
+        """SELECT patterns of one request left out of its N+1 counts, past
+        ``PERFKIT_MAX_PATTERNS`` distinct ones."""
+        return self.table.request_pattern_evictions
+
+    @property
+    def request_pattern_peak(self) -> int:
+        """The most distinct SELECT patterns one request counted."""
+        return self.table.request_pattern_peak
 
     # -- listening -------------------------------------------------------------------------
 
