@@ -30,6 +30,7 @@ import typing as t
 from collections.abc import Iterator
 from collections.abc import Mapping
 
+from ._histogram import LogHistogram
 from .checks import Status
 from .profiler import OPERATIONS
 
@@ -80,7 +81,7 @@ def profiler_snapshot(profiler: QueryProfiler) -> Snapshot:
         seen = 0
         i = 0
         for k in BOUND_EXPONENTS:
-            edge = 4 * k
+            edge = LogHistogram.power_of_two_edge(k)
             while i < len(ordered) and ordered[i][0] <= edge:
                 seen += ordered[i][1]
                 i += 1
@@ -91,10 +92,10 @@ def profiler_snapshot(profiler: QueryProfiler) -> Snapshot:
     return {
         "queries": queries,
         "counters": {
-            "slow": summary["slow_queries"],
-            "very_slow": summary["very_slow_queries"],
-            "errors": summary["errors"],
-            "evictions": summary["evictions"],
+            "slow": summary.slow_queries,
+            "very_slow": summary.very_slow_queries,
+            "errors": summary.errors,
+            "evictions": summary.evictions,
             "n_plus_one_requests": sum(s.requests for s in suspects),
         },
         "n_plus_one_suspects": len(suspects),

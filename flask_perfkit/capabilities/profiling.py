@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 
 import sqlalchemy as sa
@@ -63,7 +64,8 @@ class ProfilingCapability(Capability):
     def component(self) -> Component:
         profiler = self.profiler
         summary = profiler.summary()
-        return Component("profiling", {**summary, "n_plus_one_suspects": len(profiler.suspects())})
+        body = {**dataclasses.asdict(summary), "n_plus_one_suspects": len(profiler.suspects())}
+        return Component("profiling", body)
 
     def recommendations(self) -> list[Recommendation]:
         return recommendations(self.profiler)
