@@ -141,7 +141,8 @@ def signer(secret_keys: t.Sequence[str | bytes]) -> Signer:
 
     :param secret_keys: ``SECRET_KEY_FALLBACKS`` and then ``SECRET_KEY``, newest last.
     """
-    return Signer(list(secret_keys), salt=SALT, key_derivation="hmac", digest_method=hashlib.sha256)
+    keys = [key.encode() if isinstance(key, str) else key for key in secret_keys]
+    return Signer(keys, salt=SALT, key_derivation="hmac", digest_method=hashlib.sha256)
 
 
 class CursorCodec:

@@ -29,10 +29,10 @@ def plan(stmt: AnySelect, dialect: str) -> Plan:
     Building a plan (reading the statement's entities and ORDER BY, and building the SQL of
     its walk) costs more than the rest of a page's own work in Python: without this memo the
     ``pagination`` benchmark's deep cursor page spends about 200 µs more per page, which
-    takes it well past 1.5x of the raw keyset endpoint. The columns a statement selects and the elements of its ORDER BY are
-    the same objects each time a view builds it, while its filters do not matter here, so a
-    view's query finds its plan without looking into it again. Plans are kept per app, at
-    most ``PERFKIT_MAX_PAGE_PLANS`` of them.
+    takes it well past 1.5x of the raw keyset endpoint. The columns a statement selects and
+    the elements of its ORDER BY are the same objects each time a view builds it, while its
+    filters do not matter here, so a view's query finds its plan without looking into it
+    again. Plans are kept per app, at most ``PERFKIT_MAX_PAGE_PLANS`` of them.
 
     :raises PaginationUsageError: The ORDER BY names a column by text.
     """
