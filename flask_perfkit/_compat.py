@@ -18,9 +18,11 @@ from sqlalchemy.sql.elements import _textual_label_reference
 # SQLAlchemy: statements (pagination)
 
 _ORDER_BY_NAMES = (TextClause, _label_reference, _textual_label_reference)
+#: A ``select()`` of any columns.
+_AnySelect: t.TypeAlias = "sa.Select[*tuple[t.Any, ...]]"
 
 
-def order_by_clauses(stmt: sa.Select[t.Any]) -> tuple[t.Any, ...]:
+def order_by_clauses(stmt: _AnySelect) -> tuple[t.Any, ...]:
     """The ORDER BY elements of a ``select()``, as given to ``order_by()``.
 
     Reads ``Select._order_by_clauses``; checked on SQLAlchemy 2.0 and 2.1.
@@ -28,7 +30,7 @@ def order_by_clauses(stmt: sa.Select[t.Any]) -> tuple[t.Any, ...]:
     return tuple(stmt._order_by_clauses)
 
 
-def select_columns(stmt: sa.Select[t.Any]) -> tuple[t.Any, ...]:
+def select_columns(stmt: _AnySelect) -> tuple[t.Any, ...]:
     """The columns and entities of a ``select()``, as given to it (an entity stays one
     element, not its columns).
 
@@ -37,7 +39,7 @@ def select_columns(stmt: sa.Select[t.Any]) -> tuple[t.Any, ...]:
     return tuple(stmt._raw_columns)
 
 
-def has_explicit_froms(stmt: sa.Select[t.Any]) -> bool:
+def has_explicit_froms(stmt: _AnySelect) -> bool:
     """Whether a ``select()`` was given a FROM or a join of its own (``select_from()``,
     ``join()``), beyond what its columns imply.
 
