@@ -8,6 +8,7 @@ runs the suite on the oldest supported versions, ``make test`` on the newest.
 from __future__ import annotations
 
 import typing as t
+from collections.abc import Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.sql import sqltypes
@@ -106,6 +107,18 @@ def is_binary(affinity: type | None) -> bool:
 
 
 # SQLAlchemy: engines and pools
+
+
+def pool_argument_names() -> Mapping[str, str]:
+    """The ``create_engine`` name of each pool argument whose name differs on the pool.
+
+    Reads ``sqlalchemy.engine.create._pool_translate_kwargs`` (``{"timeout": "pool_timeout",
+    ...}``), an empty mapping when it is gone. Checked on SQLAlchemy 2.0 and 2.1.
+    """
+    from sqlalchemy.engine import create
+
+    return getattr(create, "_pool_translate_kwargs", {})
+
 
 # cachelib and Flask-Caching
 

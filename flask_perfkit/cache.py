@@ -118,11 +118,11 @@ class TieredCache:
         self.config = config
         self._backend_getter = backend
         self._backend: t.Any = None
-        self.prefix = config.cache_key_prefix
+        self.prefix = config.cache.key_prefix
         self.timeouts = {
-            Tier.SHORT: config.cache_short_timeout,
-            Tier.MEDIUM: config.cache_medium_timeout,
-            Tier.LONG: config.cache_long_timeout,
+            Tier.SHORT: config.cache.short_timeout,
+            Tier.MEDIUM: config.cache.medium_timeout,
+            Tier.LONG: config.cache.long_timeout,
         }
         self._app = weakref.ref(app)
         self._lock = threading.Lock()
@@ -163,8 +163,8 @@ class TieredCache:
             self._stats[tier].errors += 1
             self._failures += 1
             self._last_error = summary
-            if self._failures >= self.config.cache_breaker_failures:
-                self._open_until = now + self.config.cache_breaker_seconds
+            if self._failures >= self.config.cache.breaker_failures:
+                self._open_until = now + self.config.cache.breaker_seconds
             should_log = now - self._last_log.get(tier, -_LOG_INTERVAL) >= _LOG_INTERVAL
             if should_log:
                 self._last_log[tier] = now
@@ -347,7 +347,7 @@ class TieredCache:
                 flight = self._flights[key] = _Flight()
             flight.callers += 1
         try:
-            acquired = flight.lock.acquire(timeout=self.config.cache_lock_timeout)
+            acquired = flight.lock.acquire(timeout=self.config.cache.lock_timeout)
             if acquired and flight.done:
                 flight.lock.release()
                 acquired = False

@@ -158,7 +158,7 @@ class _Limits:
 
     @classmethod
     def of_app(cls) -> _Limits:
-        config = get_state().config
+        config = get_state().config.pagination
         return cls(config.page_size, config.max_page_size, config.max_offset)
 
     def size(self, page_size: int | str | None) -> int:
