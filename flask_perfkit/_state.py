@@ -197,12 +197,8 @@ class PerfKitState:
         the pagination plans. Does no I/O.
         """
         usage = self.profiler.memory()
-        memo = self.page_plans
-        usage["pagination_plans"] = {
-            "entries": len(memo),
-            "limit": memo.limit,
-            "evictions": memo.evictions,
-        }
+        for name, memo in (("pagination_plans", self.page_plans),):
+            usage[name] = {"entries": len(memo), "limit": memo.limit, "evictions": memo.evictions}
         return usage
 
     @property
