@@ -11,6 +11,7 @@ from sqlalchemy import orm
 
 from .._state import get_state
 from ..cursors import CursorCodec
+from ..cursors import codec
 from ..cursors import usable_key
 from ..errors import ConfigError
 from ..errors import InvalidCursor
@@ -221,4 +222,4 @@ def _codec() -> CursorCodec | None:
         return None
     # An empty fallback would let anyone sign a cursor: only keys with content are used.
     fallbacks = config.get("SECRET_KEY_FALLBACKS") or ()
-    return CursorCodec((*filter(usable_key, fallbacks), key))
+    return codec((*filter(usable_key, fallbacks), key))
