@@ -61,6 +61,14 @@ def parent_entity(element: t.Any) -> t.Any:
     return annotations.get("parententity") if annotations else None
 
 
+def limit_clause(rows: int) -> t.Any:
+    """The LIMIT clause element of ``rows`` rows, which ``Select.limit()`` takes as it is.
+
+    Reads ``Select._limit_clause``; checked on SQLAlchemy 2.0 and 2.1.
+    """
+    return sa.select(sa.null()).limit(rows)._limit_clause
+
+
 def is_order_by_name(element: t.Any) -> bool:
     """Whether an ORDER BY element names a column by text (``order_by("name")``,
     ``order_by(text("name"))``) rather than being a column expression.
