@@ -33,9 +33,7 @@ if t.TYPE_CHECKING:
     from .capabilities.database import DatabaseCapability
     from .capabilities.pagination import PaginationCapability
     from .capabilities.profiling import ProfilingCapability
-    from .cursors import CursorCodec
     from .pagination import Plan
-    from .pagination import _Walk
     from .profiler import QueryProfiler
 
 
@@ -113,27 +111,13 @@ class PerfKitState:
 
     @property
     def pagination(self) -> PaginationCapability:
-        """What ``paginate`` learnt of statement shapes and orderings, and its cursor codec."""
+        """What ``paginate`` learnt of statement shapes."""
         return t.cast("PaginationCapability", self.registry["pagination"])
 
     @property
     def page_plans(self) -> BoundedMemo[tuple[t.Any, ...], Plan]:
         """What ``paginate`` learnt of each statement shape."""
         return self.pagination.plans
-
-    @property
-    def page_walks(self) -> BoundedMemo[tuple[t.Any, ...], _Walk]:
-        """What ``paginate`` learnt of each ordering."""
-        return self.pagination.walks
-
-    @property
-    def cursor_codec(self) -> CursorCodec | None:
-        """Signs pagination cursors; made on first use, remade when the keys change."""
-        return self.pagination.cursor_codec
-
-    @cursor_codec.setter
-    def cursor_codec(self, codec: CursorCodec | None) -> None:
-        self.pagination.cursor_codec = codec
 
     def add_check(self, check: HealthCheck) -> None:
         """Add or replace an app check."""

@@ -1,4 +1,4 @@
-"""The pagination capability: what ``paginate`` learnt, and the cursor codec."""
+"""The pagination capability: what ``paginate`` learnt of statement shapes."""
 
 from __future__ import annotations
 
@@ -10,13 +10,11 @@ from ..capability import MemoryUsage
 
 if t.TYPE_CHECKING:
     from .._state import PerfKitState
-    from ..cursors import CursorCodec
     from ..pagination import Plan
-    from ..pagination import _Walk
 
 
 class PaginationCapability(Capability):
-    """The memos of :func:`~flask_perfkit.paginate` and the codec of its cursors."""
+    """The plans :func:`~flask_perfkit.paginate` made of each statement shape."""
 
     name = "pagination"
 
@@ -25,16 +23,7 @@ class PaginationCapability(Capability):
         limit = state.config.pagination.max_page_plans
         #: What ``paginate`` learnt of each statement shape.
         self.plans: BoundedMemo[tuple[t.Any, ...], Plan] = BoundedMemo(limit)
-        #: What ``paginate`` learnt of each ordering.
-        self.walks: BoundedMemo[tuple[t.Any, ...], _Walk] = BoundedMemo(limit)
-        #: Signs pagination cursors; made on first use, remade when the keys change.
-        self.cursor_codec: CursorCodec | None = None
 
     def memory(self) -> dict[str, MemoryUsage]:
-        return {
-            name: MemoryUsage(len(memo), memo.limit, memo.evictions)
-            for name, memo in (
-                ("pagination_plans", self.plans),
-                ("pagination_orderings", self.walks),
-            )
-        }
+        plans = self.plans
+        return {"pagination_plans": MemoryUsage(len(plans), plans.limit, plans.evictions)}
