@@ -230,7 +230,7 @@ class CursorCodec:
         :raises TypeError: A value of a type that has no tag.
         """
         payload = ["p" if backward else "n", print_, *map(_encode_value, values)]
-        data = base64_encode(_JSON.encode(payload).encode())
+        data = base64.urlsafe_b64encode(_JSON.encode(payload).encode()).rstrip(b"=")
         return self.signer.sign(data).decode("ascii")
 
     def decode(self, cursor: str, print_: str, arity: int) -> tuple[list[t.Any], bool]:
@@ -242,7 +242,10 @@ class CursorCodec:
         if len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii():
             raise InvalidCursor()
         try:
-            payload = _JSON_DECODE(base64_decode(self.signer.unsign(cursor)).decode())
+            data = self.signer.unsign(cursor)
+            payload = _JSON_DECODE(
+                base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4)).decode()
+            )
         except (BadData, ValueError):
             raise InvalidCursor() from None
         if (
