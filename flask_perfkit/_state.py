@@ -84,7 +84,7 @@ class PerfKitState:
                 raise NotInitializedError("The app of this PerfKit state no longer exists.")
             return target.app_context()
 
-        self.runner = CheckRunner(config.health_check_ttl, app_context)
+        self.runner = CheckRunner(config.health.check_ttl, app_context)
         #: The app's query statistics.
         self.profiler = QueryProfiler(config, app)
         #: The Flask-SQLAlchemy extension, when PerfKit was given one.
@@ -92,8 +92,12 @@ class PerfKitState:
         #: Signs pagination cursors; made on first use, remade when the keys change.
         self.cursor_codec: CursorCodec | None = None
         #: What ``paginate`` learnt of each statement shape and each ordering.
-        self.page_plans: BoundedMemo[tuple[t.Any, ...], Plan] = BoundedMemo(config.max_page_plans)
-        self.page_walks: BoundedMemo[tuple[t.Any, ...], _Walk] = BoundedMemo(config.max_page_plans)
+        self.page_plans: BoundedMemo[tuple[t.Any, ...], Plan] = BoundedMemo(
+            config.pagination.max_page_plans
+        )
+        self.page_walks: BoundedMemo[tuple[t.Any, ...], _Walk] = BoundedMemo(
+            config.pagination.max_page_plans
+        )
         #: The app's tiered cache; its backend is set by :meth:`.PerfKit.init_app`.
         self.cache: TieredCache | None = None
         self.cache_check: HealthCheck | None = None
@@ -138,7 +142,7 @@ class PerfKitState:
             self.guards[name] = guard
             self.monitors[name] = monitor
             self._builtin_checks[name] = (
-                database.connectivity_check(monitor, self.config.health_timeout),
+                database.connectivity_check(monitor, self.config.health.timeout),
                 database.pool_check(monitor),
             )
             self._checks_memo = None
@@ -184,7 +188,7 @@ class PerfKitState:
                 builtin.insert(-1, self.cache_check)
             checks = {check.name: check for check in builtin}
             checks.update(self.extra_checks)
-            overrides = self.config.health_checks
+            overrides = self.config.health.checks
             self._warn_unknown_overrides(checks)
             every = [
                 _override(check, overrides[check.name]) if check.name in overrides else check
@@ -220,7 +224,7 @@ class PerfKitState:
         when checks are added. This happens while serving, so it is logged: a warning filter
         turned into an error must not fail a probe.
         """
-        for name in sorted(self.config.health_checks.keys() - checks - self._warned_overrides):
+        for name in sorted(self.config.health.checks.keys() - checks - self._warned_overrides):
             self._warned_overrides.add(name)
             guess = nearest(name, checks)
             logger.warning(

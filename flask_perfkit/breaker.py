@@ -337,9 +337,11 @@ class EngineGuard:
     ) -> None:
         self.engine_ref = weakref.ref(engine)
         self.name = name
-        self.connect_timeout = config.db_connect_timeout
-        self.statement_timeout = config.db_statement_timeout
-        self.breaker = CircuitBreaker(name, config.db_breaker_failures, config.db_breaker_seconds)
+        self.connect_timeout = config.database.connect_timeout
+        self.statement_timeout = config.database.statement_timeout
+        self.breaker = CircuitBreaker(
+            name, config.database.breaker_failures, config.database.breaker_seconds
+        )
         self._user_params: dict[str, t.Any] | None = None
         self._before_first: list[t.Callable[[], None]] = []
         self._before_first_lock = threading.Lock()

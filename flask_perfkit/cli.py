@@ -173,11 +173,11 @@ def _remote(url: str, token: str | None) -> Instance:
     secrets = tuple(s for s in {password, parts.password, token} if s)
     netloc = parts.netloc.rpartition("@")[2]
     path = parts.path.rstrip("/")
-    prefix = get_state().config.health_url_prefix
+    prefix = get_state().config.health.url_prefix
     if prefix is not None and prefix != "/" and not path.endswith(prefix.rstrip("/")):
         path += prefix.rstrip("/")
     base = urllib.parse.urlunsplit((parts.scheme, netloc, path, "", ""))
-    config_token = get_state().config.admin_token
+    config_token = get_state().config.health.admin_token
     token = token or config_token
     authorization = None
     if token:

@@ -90,7 +90,7 @@ class PerfKit:
             except RuntimeError:
                 pass
             else:
-                prefix = state.config.health_url_prefix
+                prefix = state.config.health.url_prefix
                 return f"<PerfKit engines={sorted(state.monitors)} health={prefix!r}>"
         return f"<PerfKit apps={len(self._states)}>"
 
@@ -139,16 +139,16 @@ class PerfKit:
         for message in _config.unknown_keys(app.config):
             warnings.warn(message, ConfigWarning, stacklevel=2)
         if (
-            cfg.health_show_details is _config.ShowDetails.ALWAYS
+            cfg.health.show_details is _config.ShowDetails.ALWAYS
             and not app.debug
-            and cfg.admin_token is None
+            and cfg.health.admin_token is None
             and self._authorize is None
         ):
             logger.warning(
                 "PERFKIT_HEALTH_SHOW_DETAILS is 'always' outside debug mode: anyone who can"
                 " reach %s sees pool numbers, SQL patterns and cache statistics. Use"
                 " 'when_authorized' with PERFKIT_ADMIN_TOKEN or authorize= in production.",
-                cfg.health_url_prefix,
+                cfg.health.url_prefix,
             )
         if not usable_key(app.config.get("SECRET_KEY")) and not self._warned_secret_key:
             self._warned_secret_key = True
@@ -170,7 +170,7 @@ class PerfKit:
             state.db = db
             self._wire_db(app, db, state)
         elif engine is not None:
-            _pool.apply_to_engine(engine, cfg.engine_options(), (), _ENGINE_FIX)
+            _pool.apply_to_engine(engine, cfg.pool.engine_options(), (), _ENGINE_FIX)
             state.add_monitor("default", engine)
 
         self._wire_cache(app, cache if cache is not None else self.cache_extension, state)
@@ -190,16 +190,16 @@ class PerfKit:
 
         app.cli.add_command(cli)
 
-        if cfg.health_url_prefix is not None:
+        if cfg.health.url_prefix is not None:
             from . import cache_views  # noqa: F401  (adds its routes to the blueprint)
             from . import profiling_views  # noqa: F401
             from ._routing import register_blueprint
             from .health import bp
 
-            register_blueprint(app, bp, url_prefix=cfg.health_url_prefix)
+            register_blueprint(app, bp, url_prefix=cfg.health.url_prefix)
 
     def _wire_db(self, app: Flask, db: SQLAlchemy, state: PerfKitState) -> None:
-        wanted = state.config.engine_options()
+        wanted = state.config.pool.engine_options()
         # Engine options given to SQLAlchemy() are the user's choice too.
         constructor_options: dict[str, t.Any] = getattr(db, "_engine_options", {})
 
@@ -236,7 +236,7 @@ class PerfKit:
         from .cache.backend import backend_getter
         from .cache_views import cache_check
 
-        backend = backend_getter(app, cache, state.config.cache_socket_timeout)
+        backend = backend_getter(app, cache, state.config.cache.socket_timeout)
         state.cache = TieredCache(state.config, backend, app)
         state.set_cache_check(
             HealthCheck(
@@ -364,7 +364,9 @@ class QueryBudget(contextlib.ContextDecorator):
 
     def __enter__(self) -> None:
         state = get_state()
-        block = state.profiler.budget(self.limit, self.action or state.config.query_budget_action)
+        block = state.profiler.budget(
+            self.limit, self.action or state.config.profiler.query_budget_action
+        )
         self._blocks.append(block)
         block.__enter__()
 

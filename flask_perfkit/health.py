@@ -59,7 +59,7 @@ def is_authorized() -> bool:
     The bearer token is compared in constant time.
     """
     state = get_state()
-    token = state.config.admin_token
+    token = state.config.health.admin_token
     if token is not None:
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() == "bearer" and hmac.compare_digest(
@@ -72,7 +72,7 @@ def is_authorized() -> bool:
 
 def details_allowed(state: PerfKitState | None = None) -> bool:
     """Whether the current request may see details, by ``PERFKIT_HEALTH_SHOW_DETAILS``."""
-    policy = (state or get_state()).config.health_show_details
+    policy = (state or get_state()).config.health.show_details
     if policy is ShowDetails.ALWAYS:
         return True
     if policy is ShowDetails.NEVER:
@@ -103,7 +103,7 @@ def require_admin(view: F) -> F:
 def _check_admin(disabled: str, unauthorized: str, *, off: bool = False) -> None:
     """Raise 403 with ``disabled`` when admin access is off (``off``, or no token nor callback
     is configured), else 401 with ``unauthorized`` unless the request is an admin's."""
-    if off or (get_state().config.admin_token is None and _extension()._authorize is None):
+    if off or (get_state().config.health.admin_token is None and _extension()._authorize is None):
         raise AdminDisabled(disabled)
     if not is_authorized():
         if request.headers.get("Authorization"):
@@ -125,7 +125,7 @@ def run_checks(
 
 
 def _collect(state: PerfKitState, checks: list[HealthCheck]) -> dict[str, CheckResult]:
-    budget = max(state.config.health_timeout - _RESPONSE_MARGIN, 0.01)
+    budget = max(state.config.health.timeout - _RESPONSE_MARGIN, 0.01)
     return state.runner.run(checks, budget)
 
 
@@ -233,7 +233,7 @@ def _no_store_on_routing_errors(response: Response) -> Response:
     if "Cache-Control" in response.headers:
         return response
     if request.url_rule is None:
-        prefix = get_state().config.health_url_prefix
+        prefix = get_state().config.health.url_prefix
         path = request.path
         if prefix is not None and (path == prefix or path.startswith(prefix.rstrip("/") + "/")):
             response.headers["Cache-Control"] = "no-store"
@@ -368,7 +368,7 @@ def metrics() -> Response:
             "Metrics are details, which PERFKIT_HEALTH_SHOW_DETAILS does not show to this"
             " caller. Set PERFKIT_ADMIN_TOKEN and scrape with it as a bearer token.",
             "Metrics need an 'Authorization: Bearer <PERFKIT_ADMIN_TOKEN>' header.",
-            off=state.config.health_show_details is ShowDetails.NEVER,
+            off=state.config.health.show_details is ShowDetails.NEVER,
         )
     try:
         from . import metrics as _metrics

@@ -347,9 +347,9 @@ def paginate(
     _refuse_foreign_position(strategy, page, cursor)
     size = parse_int(
         "page_size",
-        config.page_size if page_size is None else page_size,
+        config.pagination.page_size if page_size is None else page_size,
         1,
-        config.max_page_size,
+        config.pagination.max_page_size,
         PaginationError,
     )
     db_session = _session(session)
@@ -368,16 +368,17 @@ def paginate(
         return _keyset_page(db_session, stmt, source, walk, size, cursor or None, codec)
     number = parse_int("page", 1 if page is None else page, 1, None, PaginationError)
     offset = (number - 1) * size
-    if offset > config.max_offset:
+    max_offset = config.pagination.max_offset
+    if offset > max_offset:
         raise PaginationError(
-            f"Pages that deep (past row {config.max_offset}) are not served by page number:"
+            f"Pages that deep (past row {max_offset}) are not served by page number:"
             " follow next_cursor instead.",
             error="offset_too_deep",
             param="page",
         )
     if walk is None:
         codec = None
-    cap = config.max_offset + size if strategy == "auto" else None
+    cap = max_offset + size if strategy == "auto" else None
     return _offset_page(db_session, stmt, source, walk, codec, number, size, offset, count, cap)
 
 

@@ -67,7 +67,7 @@ def split_options(
 
     Options the user set explicitly are dropped: theirs win.
 
-    :param wanted: PerfKit's options, from :meth:`.PerfKitConfig.engine_options`.
+    :param wanted: PerfKit's options, from :meth:`.PoolConfig.engine_options`.
     :param explicit: The option names the user gave for this engine.
     :return: Pool constructor arguments, and the remaining ``create_engine`` arguments.
     """

@@ -227,7 +227,7 @@ def _listen(engine: sa.Engine, tap: _EngineTap) -> None:
             collector.append((statement, duration, cursor.rowcount, False, dialect))
             if len(collector) >= _COLLECTOR_LIMIT:
                 profiler._aggregate(collector, final=False)
-        if duration >= profiler.config.slow_query:
+        if duration >= profiler.config.profiler.slow_query:
             profiler._record_slow(statement, dialect, duration, collector)
 
     def failed(exception_context: sa.engine.ExceptionContext) -> None:
@@ -381,10 +381,10 @@ class QueryProfiler:
         self._app = weakref.ref(app, self._app_gone)
         self._taps: list[_EngineTap] = []
         self._lock = threading.Lock()
-        self._patterns = PatternCache(config.normalize_cache_size)
+        self._patterns = PatternCache(config.profiler.normalize_cache_size)
         self._stats: dict[str, _Stats] = {}
         self._pending: deque[_Record] = deque()
-        self._slow: deque[SlowQuery] = deque(maxlen=config.slow_query_buffer)
+        self._slow: deque[SlowQuery] = deque(maxlen=config.profiler.slow_query_buffer)
         self._suspects: dict[tuple[str, str], NPlusOneSuspect] = {}
         self._generation = 0
         self._reset_counters()
@@ -530,7 +530,7 @@ class QueryProfiler:
         collector.flushed += len(records)
         if collector.generation != self._generation:
             return
-        slow, very_slow = self.config.slow_query, self.config.very_slow_query
+        slow, very_slow = self.config.profiler.slow_query, self.config.profiler.very_slow_query
         endpoint = collector.endpoint
         counts = collector.counts
         now = time.time()
@@ -551,7 +551,7 @@ class QueryProfiler:
                     pattern = patterns(statement, dialect)
                     entry = stats.get(pattern.query_id)
                     if entry is None:
-                        if len(stats) >= self.config.max_patterns:
+                        if len(stats) >= self.config.profiler.max_patterns:
                             self._evict()
                         entry = stats[pattern.query_id] = _Stats(pattern, now)
                     entry.last_seen = now
@@ -584,7 +584,7 @@ class QueryProfiler:
                     if pattern.is_select:
                         seen = counts.get(pattern.query_id)
                         if seen is None:
-                            if len(counts) >= self.config.max_patterns:
+                            if len(counts) >= self.config.profiler.max_patterns:
                                 self.request_pattern_evictions += 1
                                 seen = [0, 0.0]
                             else:
@@ -624,7 +624,7 @@ class QueryProfiler:
         self.suspect_evictions += len(victims)
 
     def _detect_n_plus_one(self, collector: _Collector, now: float) -> None:
-        threshold = self.config.n_plus_one_threshold
+        threshold = self.config.profiler.n_plus_one_threshold
         endpoint = t.cast(str, collector.endpoint)
         found = []
         with self._lock:
@@ -633,7 +633,10 @@ class QueryProfiler:
                     continue
                 key = (endpoint, query_id)
                 old = self._suspects.get(key)
-                if old is None and len(self._suspects) >= self.config.max_n_plus_one_suspects:
+                if (
+                    old is None
+                    and len(self._suspects) >= self.config.profiler.max_n_plus_one_suspects
+                ):
                     self._evict_suspects()
                 pattern = self._stats[query_id].pattern
                 suspect = NPlusOneSuspect(
@@ -671,7 +674,7 @@ class QueryProfiler:
             duration_ms=_ms(duration),
             query=pattern.text,
             query_id=pattern.query_id,
-            very_slow=duration >= self.config.very_slow_query,
+            very_slow=duration >= self.config.profiler.very_slow_query,
             endpoint=collector.endpoint if collector else None,
             method=collector.method if collector else None,
             path=collector.path if collector else None,
@@ -768,15 +771,19 @@ class QueryProfiler:
         config = self.config
         with self._lock:
             return {
-                "patterns": _usage(len(self._stats), config.max_patterns, self.evictions),
+                "patterns": _usage(len(self._stats), config.profiler.max_patterns, self.evictions),
                 "n_plus_one_suspects": _usage(
-                    len(self._suspects), config.max_n_plus_one_suspects, self.suspect_evictions
+                    len(self._suspects),
+                    config.profiler.max_n_plus_one_suspects,
+                    self.suspect_evictions,
                 ),
                 "slow_queries": _usage(
-                    len(self._slow), config.slow_query_buffer, self.slow_evictions
+                    len(self._slow), config.profiler.slow_query_buffer, self.slow_evictions
                 ),
                 "request_patterns": _usage(
-                    self.request_pattern_peak, config.max_patterns, self.request_pattern_evictions
+                    self.request_pattern_peak,
+                    config.profiler.max_patterns,
+                    self.request_pattern_evictions,
                 ),
             }
 

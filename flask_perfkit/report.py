@@ -48,11 +48,12 @@ def recommendations(
     summary = profiler.summary()
     advice: list[Recommendation] = []
     share = summary["slow_percentage"]
+    slow_ms = profiler.config.profiler.slow_query * 1000
     if share > SLOW_SHARE_WARN:
         advice.append(
             Recommendation(
                 "critical" if share > 25 else "warning",
-                f"{share}% of statements take {profiler.config.slow_query * 1000:g} ms or more."
+                f"{share}% of statements take {slow_ms:g} ms or more."
                 " Look at the slowest patterns' plans (EXPLAIN ANALYZE) for missing indexes.",
             )
         )

@@ -42,11 +42,13 @@ def test_user_values_are_kept_and_resolved() -> None:
     PerfKit(app)
     with app.app_context():
         config = get_state().config
-    assert config.pool_size == 7
-    assert config.health_show_details is ShowDetails.NEVER
-    assert config.health_timeout == 2.0
+    assert config.pool.size == 7
+    assert config.health.show_details is ShowDetails.NEVER
+    assert config.health.timeout == 2.0
     with pytest.raises(dataclasses.FrozenInstanceError):
-        config.pool_size = 1  # type: ignore[misc]
+        config.pool.size = 1  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.enabled = False  # type: ignore[misc]
 
 
 def test_default_pool_options_dict_is_not_shared_between_apps() -> None:

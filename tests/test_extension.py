@@ -50,8 +50,8 @@ def test_one_instance_serves_several_apps_with_their_own_config() -> None:
     second.config["PERFKIT_HEALTH_URL_PREFIX"] = "/status"
     perfkit.init_app(first)
     perfkit.init_app(second)
-    assert get_state(first).config.pool_size == 3
-    assert get_state(second).config.pool_size == 20
+    assert get_state(first).config.pool.size == 3
+    assert get_state(second).config.pool.size == 20
     assert first.test_client().get("/health").status_code == 200
     assert second.test_client().get("/health").status_code == 404
     assert second.test_client().get("/status").status_code == 200

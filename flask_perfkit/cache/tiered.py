@@ -57,16 +57,17 @@ class TieredCache:
         self.config = config
         self._backend_getter = backend
         self._backend: t.Any = None
-        self.prefix = config.cache_key_prefix
+        settings = config.cache
+        self.prefix = settings.key_prefix
         #: Each tier's time to live, in seconds.
         self.timeouts = {
-            Tier.SHORT: config.cache_short_timeout,
-            Tier.MEDIUM: config.cache_medium_timeout,
-            Tier.LONG: config.cache_long_timeout,
+            Tier.SHORT: settings.short_timeout,
+            Tier.MEDIUM: settings.medium_timeout,
+            Tier.LONG: settings.long_timeout,
         }
-        self.lock_timeout = config.cache_lock_timeout
+        self.lock_timeout = settings.lock_timeout
         self._heads = tier_heads(self.prefix)
-        self._guard = BackendGuard(config.cache_breaker_failures, config.cache_breaker_seconds, app)
+        self._guard = BackendGuard(settings.breaker_failures, settings.breaker_seconds, app)
         self._lock = threading.Lock()
         self._stats = {tier: TierStats() for tier in Tier}
         #: When the counts started: at creation or the last :meth:`reset_stats`.
