@@ -1,5 +1,15 @@
 from __future__ import annotations
 
+import inspect
+import sys
+import typing as t
+
+from docutils import nodes
+from sphinx.addnodes import pending_xref
+from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
+from sphinx.ext import intersphinx
+
 import flask_perfkit
 
 project = "flask-perfkit"
@@ -8,6 +18,7 @@ version = release = flask_perfkit.__version__
 
 extensions = [
     "sphinx.ext.autodoc",
+    "sphinx.ext.intersphinx",
     "pallets_sphinx_themes",
 ]
 autodoc_typehints = "description"
@@ -15,9 +26,97 @@ autodoc_member_order = "bysource"
 autodoc_preserve_defaults = True
 default_role = "code"
 nitpicky = False
+# Type variables (``P``, ``R``, ``F``: one capital letter) have no documentation to link to.
+nitpick_ignore_regex = [(r"py:(class|obj)", r"(typing\.)?~?([\w.]+\.)?[A-Z]")]
+
+# The docs build without network, so each inventory is read from docs/_inventories (see the
+# README there); the links still point to each project's own documentation.
+intersphinx_mapping = {
+    "python": ("https://docs.python.org/3/", "_inventories/python.inv"),
+    "flask": ("https://flask.palletsprojects.com/en/stable/", "_inventories/flask.inv"),
+    "werkzeug": ("https://werkzeug.palletsprojects.com/en/stable/", "_inventories/werkzeug.inv"),
+    "sqlalchemy": ("https://docs.sqlalchemy.org/en/21/", "_inventories/sqlalchemy.inv"),
+    "flask_sqlalchemy": (
+        "https://flask-sqlalchemy.palletsprojects.com/en/stable/",
+        "_inventories/flask-sqlalchemy.inv",
+    ),
+    "flask_caching": (
+        "https://flask-caching.readthedocs.io/en/latest/",
+        "_inventories/flask-caching.inv",
+    ),
+    "marshmallow": (
+        "https://marshmallow.readthedocs.io/en/stable/",
+        "_inventories/marshmallow.inv",
+    ),
+}
 
 html_theme = "flask"
 html_title = f"flask-perfkit {version}"
 html_context = {"project_links": []}
 html_static_path: list[str] = []
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "_inventories"]
+
+#: Modules whose import names are used to read a type hint that autodoc could not evaluate.
+#: The schemas inherit the constructor of marshmallow's ``Schema``, whose hints are written
+#: with ``marshmallow.schema``'s imports (``types.StrSequenceOrSet``).
+_HINT_MODULES = ("flask_perfkit", "marshmallow")
+
+
+def _hint_targets(target: str) -> list[str]:
+    """Return the full names that ``target``, a type hint as written in the source, stands for.
+
+    Autodoc leaves a hint as written when it cannot evaluate it, for example the parameters
+    of a class under ``from __future__ import annotations``, so a reference reads ``t.Any``,
+    ``sa.Engine`` or ``Flask``. The first part is looked up in the modules of the packages
+    in ``_HINT_MODULES``; an import alias of a module gives its real name, and a class or a
+    function gives the module it is defined in. A type alias gives nothing, so that it is
+    reported until it is documented.
+
+    :param target: The dotted name of the reference.
+    """
+    head, _, rest = target.partition(".")
+    modules = [
+        module
+        for name, module in sorted(sys.modules.items())
+        if module is not None and name.partition(".")[0] in _HINT_MODULES
+    ]
+    for module in modules:
+        value: t.Any = vars(module).get(head)
+        if value is None:
+            continue
+        found = []
+        if isinstance(value, type(sys)):
+            found.append(f"{value.__name__}.{rest}" if rest else value.__name__)
+        for part in rest.split(".") if rest else ():
+            value = getattr(value, part, None)
+        if inspect.isclass(value) or inspect.isroutine(value):
+            found.append(f"{value.__module__}.{value.__qualname__}")
+        return found
+    return []
+
+
+def _resolve_hint(
+    app: Sphinx, env: BuildEnvironment, node: pending_xref, contnode: nodes.TextElement
+) -> nodes.Element | None:
+    """Resolve a Python reference that autodoc wrote with the source's import names.
+
+    Connected to ``missing-reference``; each full name from ``_hint_targets`` is tried
+    in these docs, then in the intersphinx inventories.
+    """
+    if node.get("refdomain") != "py":
+        return None
+    domain = env.get_domain("py")
+    for target in _hint_targets(node["reftarget"]):
+        candidate = node.deepcopy()
+        candidate["reftarget"] = target
+        candidate["reftype"] = "obj"
+        found = domain.resolve_xref(
+            env, node["refdoc"], app.builder, "obj", target, candidate, contnode
+        ) or intersphinx.missing_reference(app, env, candidate, contnode)
+        if found is not None:
+            return found
+    return None
+
+
+def setup(app: Sphinx) -> None:
+    app.connect("missing-reference", _resolve_hint, priority=600)

@@ -1,4 +1,4 @@
-"""Every use of a private name of SQLAlchemy, cachelib, Flask-Caching or Flask-SQLAlchemy.
+"""Every use of a private name of SQLAlchemy, cachelib, Flask-Caching, Flask-SQLAlchemy or PyMySQL.
 
 Each is behind a small function that says what it reads and on which versions it was
 checked, so that a new release of a dependency breaks in this module only. ``make test-min``
@@ -7,8 +7,16 @@ runs the suite on the oldest supported versions, ``make test`` on the newest.
 
 from __future__ import annotations
 
+import functools
+import socket
+import threading
 import typing as t
 from collections.abc import Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import queue as sa_queue
 
 # SQLAlchemy: statements (pagination)
 
@@ -24,6 +32,89 @@ def pool_argument_names() -> Mapping[str, str]:
     from sqlalchemy.engine import create
 
     return getattr(create, "_pool_translate_kwargs", {})
+
+
+# -- the database circuit breaker (flask_perfkit.breaker)
+
+#: What a pool calls to open a DBAPI connection: its entry, or ``None`` outside the pool.
+PoolInvoker = t.Callable[[ConnectionPoolEntry | None], t.Any]
+
+
+def pool_creator(pool: sa.pool.Pool) -> t.Callable[..., t.Any]:
+    """The connection function ``pool`` was made with, ``Pool._creator``.
+
+    Checked on SQLAlchemy 2.0 and 2.1.
+    """
+    return pool._creator
+
+
+def set_pool_creator(pool: sa.pool.Pool, creator: t.Callable[..., t.Any]) -> None:
+    """Replace ``pool``'s connection function, ``Pool._creator``.
+
+    Its setter also rebuilds ``Pool._invoke_creator``, and pools made later by ``dispose()``
+    or ``recreate()`` are given the same function. Checked on SQLAlchemy 2.0 and 2.1.
+    """
+    pool._creator = creator
+
+
+def pool_invoker(pool: sa.pool.Pool) -> PoolInvoker:
+    """How ``pool`` calls its connection function, ``Pool._invoke_creator``: with the
+    connection's pool entry, or ``None`` for a connection made outside the pool.
+
+    Checked on SQLAlchemy 2.0 and 2.1.
+    """
+    return t.cast(PoolInvoker, pool._invoke_creator)
+
+
+def pool_queue(pool: sa.pool.Pool) -> sa_queue.Queue[t.Any] | None:
+    """The queue of idle connections of a ``QueuePool`` (``QueuePool._pool``), when it is
+    SQLAlchemy's threading queue; ``None`` for other pools and the asyncio queue.
+
+    Checked on SQLAlchemy 2.0 and 2.1.
+    """
+    waiting = getattr(pool, "_pool", None)
+    if type(waiting) is not sa_queue.Queue:
+        return None
+    return waiting
+
+
+def queue_mutex(queue: sa_queue.Queue[t.Any]) -> t.Any:
+    """The lock every condition of ``queue`` shares, ``Queue.mutex``.
+
+    Checked on SQLAlchemy 2.0 and 2.1.
+    """
+    return queue.mutex
+
+
+def set_queue_wait(
+    queue: sa_queue.Queue[t.Any], condition: threading.Condition, owner: object
+) -> None:
+    """Make ``Queue.get`` wait on ``condition``, in place of ``Queue.not_empty``, and mark
+    the queue's ``get`` as set up by ``owner`` (see :func:`queue_wait_owner`).
+
+    ``condition`` must be made with :func:`queue_mutex` as its lock. Checked on SQLAlchemy
+    2.0 and 2.1.
+    """
+    queue.not_empty = condition
+    get = functools.partial(sa_queue.Queue.get, queue)
+    get.perfkit_guard = owner  # type: ignore[attr-defined]
+    queue.get = get  # type: ignore[method-assign]
+
+
+def queue_wait_owner(queue: sa_queue.Queue[t.Any]) -> object | None:
+    """The ``owner`` of the last :func:`set_queue_wait` on ``queue``, or ``None``.
+
+    Checked on SQLAlchemy 2.0 and 2.1.
+    """
+    return getattr(queue.get, "perfkit_guard", None)
+
+
+def pooled_connection(connection: sa.Connection | None) -> PoolProxiedConnection | None:
+    """The pool's proxy of ``connection``'s DBAPI connection, ``Connection._dbapi_connection``;
+    ``None`` once it is closed or invalidated. Unlike ``Connection.connection`` it never
+    reconnects. Checked on SQLAlchemy 2.0 and 2.1.
+    """
+    return getattr(connection, "_dbapi_connection", None)
 
 
 # cachelib and Flask-Caching
@@ -60,3 +151,24 @@ def simple_cache_store(backend: t.Any) -> dict[t.Any, t.Any] | None:
 
 
 # Flask-SQLAlchemy
+
+
+# PyMySQL
+
+
+def clear_pymysql_read_timeout(dbapi_connection: t.Any) -> None:
+    """Take the read timeout off an open PyMySQL connection, ``Connection._read_timeout``,
+    which PyMySQL applies to every later read of its socket. Does nothing for other drivers.
+
+    Checked on PyMySQL 1.1 and 1.2.
+    """
+    if hasattr(dbapi_connection, "_read_timeout"):
+        dbapi_connection._read_timeout = None
+
+
+def pymysql_socket(dbapi_connection: t.Any) -> socket.socket | None:
+    """The TCP or Unix socket of an open PyMySQL connection, ``Connection._sock``; ``None``
+    for other drivers. Checked on PyMySQL 1.1 and 1.2.
+    """
+    sock = getattr(dbapi_connection, "_sock", None)
+    return sock if isinstance(sock, socket.socket) else None

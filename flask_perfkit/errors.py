@@ -240,6 +240,10 @@ def _set_unavailable(error: DatabaseUnavailable, message: str, retry_after: int)
     error.retry_after = retry_after
 
 
+class EngineGoneError(PerfKitError, RuntimeError):
+    """The engine of a database PerfKit watches was garbage-collected while still in use."""
+
+
 class QueryBudgetExceeded(PerfKitError):
     """A :meth:`.PerfKit.query_budget` block ran more statements than its budget.
 

@@ -609,7 +609,7 @@ def test_an_engine_disposed_before_its_first_connection_keeps_the_breaker(
     assert_unavailable(client.get("/q"))
     with app.app_context():
         waiting = t.cast(t.Any, db.engine.pool)._pool
-    assert isinstance(waiting.not_empty, _breaker._BreakerWait)
+    assert isinstance(waiting.not_empty, _breaker.BreakerWait)
 
 
 def test_a_disconnect_inside_a_request_is_a_503_and_the_next_request_succeeds(
