@@ -40,3 +40,15 @@ __all__ = [
     "glob_escape",
     "register_invalidation",
 ]
+
+for _public in (
+    BackendStatus,
+    CachedFunction,
+    Tier,
+    TierStats,
+    TieredCache,
+    cached,
+    glob_escape,
+    register_invalidation,
+):
+    _public.__module__ = __name__

@@ -112,7 +112,7 @@ class TieredCache:
         self._guard.failed(tier, exc, name)
 
     def get(self, key: str, tier: Tier = Tier.SHORT) -> t.Any:
-        """The value under ``key``, or :data:`MISS`. Never raises a backend error."""
+        """The value under ``key``, or :data:`~flask_perfkit.MISS`. Never raises a backend error."""
         value = self.lookup(key, tier)
         return MISS if value is FAILED else value
 
