@@ -118,7 +118,7 @@ def run() -> list[str]:
         with app.app_context(), db.engine.connect() as conn:
             for i in range(PATTERNS):
                 conn.execute(sa.text(f"SELECT {i} AS c{i}"))
-            assert perfkit.profiler.summary()["patterns"] == PATTERNS
+            assert perfkit.profiler.summary().patterns == PATTERNS
         full = [
             Case(
                 f"GET /health/full, {PATTERNS} patterns",

@@ -12,6 +12,7 @@ import socket
 import threading
 import typing as t
 from collections.abc import Mapping
+from time import perf_counter
 
 import sqlalchemy as sa
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -21,6 +22,32 @@ from sqlalchemy.util import queue as sa_queue
 # SQLAlchemy: statements (pagination)
 
 # SQLAlchemy: engines and pools
+
+
+def mark_statement_start(
+    conn: t.Any, cursor: t.Any, statement: str, parameters: t.Any, context: t.Any, many: bool
+) -> None:
+    """Store the start time of a statement on its execution context.
+
+    The profiler's ``before_cursor_execute`` listener. It sets ``_perfkit_start``, an
+    attribute of PerfKit's own, on the ``DefaultExecutionContext`` (which has no
+    ``__slots__``), as Flask-SQLAlchemy's ``record_queries`` sets ``_fsa_start_time``.
+    Checked on SQLAlchemy 2.0 and 2.1.
+    """
+    context._perfkit_start = perf_counter()
+
+
+def statement_duration(context: t.Any) -> float | None:
+    """Seconds since :func:`mark_statement_start` ran for ``context``.
+
+    Reads ``_perfkit_start`` from the execution context; ``None`` when it is not there, as
+    for a statement that started before the listener was attached. Checked on SQLAlchemy
+    2.0 and 2.1.
+    """
+    try:
+        return perf_counter() - context._perfkit_start  # type: ignore[no-any-return]
+    except AttributeError:
+        return None
 
 
 def pool_argument_names() -> Mapping[str, str]:

@@ -283,7 +283,10 @@ def components(state: PerfKitState) -> dict[str, t.Any]:
         "cache": None
         if cache is None
         else {**cache.backend_status(), "tiers": cache.stats(), "since": iso_time(cache.since)},
-        "profiling": {**summary, "n_plus_one_suspects": len(profiler.suspects())},
+        "profiling": {
+            **dataclasses.asdict(summary),
+            "n_plus_one_suspects": len(profiler.suspects()),
+        },
     }
 
 

@@ -23,6 +23,7 @@ import typing as t
 from collections.abc import Iterator
 from collections.abc import Mapping
 
+from ._histogram import LogHistogram
 from .checks import Status
 from .profiler import OPERATIONS
 
@@ -54,7 +55,7 @@ def snapshot(state: PerfKitState) -> Snapshot:
         seen = 0
         i = 0
         for k in BOUND_EXPONENTS:
-            edge = 4 * k
+            edge = LogHistogram.power_of_two_edge(k)
             while i < len(ordered) and ordered[i][0] <= edge:
                 seen += ordered[i][1]
                 i += 1
@@ -87,10 +88,10 @@ def snapshot(state: PerfKitState) -> Snapshot:
         "breakers": breakers,
         "queries": queries,
         "counters": {
-            "slow": summary["slow_queries"],
-            "very_slow": summary["very_slow_queries"],
-            "errors": summary["errors"],
-            "evictions": summary["evictions"],
+            "slow": summary.slow_queries,
+            "very_slow": summary.very_slow_queries,
+            "errors": summary.errors,
+            "evictions": summary.evictions,
             "n_plus_one_requests": sum(s.requests for s in suspects),
             "checkout_timeouts": state.checkout_timeouts,
         },

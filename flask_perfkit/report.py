@@ -10,6 +10,7 @@ from .checks import Status
 from .database import Recommendation
 from .pool import EngineMonitor
 from .profiler import PatternStats
+from .profiler import ProfileSummary
 from .profiler import QueryProfiler
 
 #: Share of slow statements above which profiling warns.
@@ -34,9 +35,9 @@ def top_patterns(
     return sorted(profiler.patterns(), key=SORT_KEYS[sort], reverse=True)[:limit]
 
 
-def profiling_status(summary: t.Mapping[str, t.Any], suspects: int) -> Status:
+def profiling_status(summary: ProfileSummary, suspects: int) -> Status:
     """``warn`` when more than 10 % of statements are slow or N+1 suspects exist."""
-    if summary["slow_percentage"] > SLOW_SHARE_WARN or suspects:
+    if summary.slow_percentage > SLOW_SHARE_WARN or suspects:
         return Status.WARN
     return Status.PASS
 
@@ -47,7 +48,7 @@ def recommendations(
     """Advice drawn from the query statistics and the pools."""
     summary = profiler.summary()
     advice: list[Recommendation] = []
-    share = summary["slow_percentage"]
+    share = summary.slow_percentage
     slow_ms = profiler.config.profiler.slow_query * 1000
     if share > SLOW_SHARE_WARN:
         advice.append(
@@ -77,10 +78,10 @@ def recommendations(
                     f" {top.query!r}. Index it, or cache its results.",
                 )
             )
-    if summary["errors"]:
+    if summary.errors:
         advice.append(
             Recommendation(
-                "warning", f"{summary['errors']} statement(s) failed since {summary['since']}."
+                "warning", f"{summary.errors} statement(s) failed since {summary.since}."
             )
         )
     for monitor in monitors:
@@ -104,7 +105,7 @@ def build_report(
     suspects = profiler.suspects()
     return {
         "status": profiling_status(summary, len(suspects)).value,
-        "summary": summary,
+        "summary": dataclasses.asdict(summary),
         "top_patterns": [dataclasses.asdict(p) for p in top_patterns(profiler, limit=limit)],
         "slow_queries": [dataclasses.asdict(s) for s in profiler.slow_queries()[:limit]],
         "n_plus_one": [dataclasses.asdict(s) for s in suspects],
@@ -121,9 +122,9 @@ def profiling_check(profiler: QueryProfiler) -> t.Callable[[], CheckResult]:
         status = profiling_status(summary, suspects)
         output = None
         if status is Status.WARN:
-            output = f"{summary['slow_percentage']}% slow statements, {suspects} N+1 suspect(s)"
+            output = f"{summary.slow_percentage}% slow statements, {suspects} N+1 suspect(s)"
         return CheckResult(
-            status, output=output, observed_value=summary["slow_percentage"], observed_unit="%"
+            status, output=output, observed_value=summary.slow_percentage, observed_unit="%"
         )
 
     return check

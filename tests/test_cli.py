@@ -159,12 +159,12 @@ def test_reset_clears_this_process(make_app: AppFactory) -> None:
     with app.app_context():
         db.session.execute(sa.text("SELECT 1"))
         tripled(1)
-        assert perfkit.profiler.summary()["total_queries"] == 1
+        assert perfkit.profiler.summary().total_queries == 1
     result = app.test_cli_runner().invoke(args=["perfkit", "reset"])
     assert result.exit_code == 0, result.output
     assert "cleared 1 cache entries" in result.output
     with app.app_context():
-        assert perfkit.profiler.summary()["total_queries"] == 0
+        assert perfkit.profiler.summary().total_queries == 0
         assert perfkit.cache.stats()["medium"]["misses"] == 0
         tripled(1)
     assert calls == [1, 1]
@@ -176,12 +176,12 @@ def test_reset_with_url_resets_the_instance(served: tuple[Flask, SQLAlchemy, str
     client.get("/work")
     perfkit = app.extensions["perfkit"]
     with app.app_context():
-        assert perfkit.profiler.summary()["total_queries"] == 6
+        assert perfkit.profiler.summary().total_queries == 6
     result = app.test_cli_runner().invoke(args=["perfkit", "reset", "--url", url])
     assert result.exit_code == 0, result.output
     assert "POST /profiling/reset" in result.output
     with app.app_context():
-        assert perfkit.profiler.summary()["total_queries"] == 0
+        assert perfkit.profiler.summary().total_queries == 0
     result = app.test_cli_runner().invoke(
         args=["perfkit", "reset", "--url", url, "--token", "wrong"]
     )
@@ -245,7 +245,7 @@ def test_perfkit_url_is_the_default_and_url_wins(served: tuple[Flask, SQLAlchemy
     result = runner.invoke(args=["perfkit", "reset", "--url", url], env=env)
     assert result.exit_code == 0, result.output
     with app.app_context():
-        assert app.extensions["perfkit"].profiler.summary()["total_queries"] == 0
+        assert app.extensions["perfkit"].profiler.summary().total_queries == 0
     help_text = runner.invoke(args=["perfkit", "report", "--help"]).output
     assert "PERFKIT_URL" in help_text
 

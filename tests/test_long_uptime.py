@@ -259,7 +259,7 @@ def test_a_dropped_app_leaves_no_metrics_thread_behind(
 
 def _total(app: Flask, kit: PerfKit) -> int:
     with app.app_context():
-        return int(kit.profiler.summary()["total_queries"])
+        return int(kit.profiler.summary().total_queries)
 
 
 def test_an_engine_shared_by_two_apps_counts_each_statement_once(database_url: str) -> None:

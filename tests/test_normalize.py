@@ -308,11 +308,11 @@ def test_a_repeated_bulk_insert_is_normalized_once(make_app: AppFactory) -> None
 
     client = app.test_client()
     with app.app_context():
-        before = perfkit.profiler.summary()["normalization"]
+        before = perfkit.profiler.summary().normalization
     for _ in range(5):
         assert client.post("/bulk").get_json() == {"rows": 20_000}
     with app.app_context():
-        after = perfkit.profiler.summary()["normalization"]
+        after = perfkit.profiler.summary().normalization
         patterns = {p.query: p.calls for p in perfkit.profiler.patterns()}
     # Four distinct statements, each normalized once; every later execution is a cache hit.
     assert after["misses"] - before["misses"] == 4
@@ -320,7 +320,7 @@ def test_a_repeated_bulk_insert_is_normalized_once(make_app: AppFactory) -> None
     assert patterns["INSERT INTO bulk (id, name) VALUES (...) ..."] == 5
     with app.app_context():
         perfkit.profiler.reset()
-        cleared = perfkit.profiler.summary()["normalization"]
+        cleared = perfkit.profiler.summary().normalization
     assert cleared == {
         "size": 0, "limit": 4096, "hits": 0, "misses": 0, "evictions": 0, "withheld": 0
     }  # fmt: skip

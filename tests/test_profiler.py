@@ -137,7 +137,7 @@ def test_every_execution_is_counted_under_threads(
     assert stats[0].endpoints == {"count": 4 * 8 * 25}
     with app.app_context():
         summary = perfkit.profiler.summary()
-    assert summary["total_queries"] == 4 * 8 * 25 + 4 * 200
+    assert summary.total_queries == 4 * 8 * 25 + 4 * 200
     assert stats[0].min_ms <= stats[0].p50_ms <= stats[0].p95_ms <= stats[0].max_ms
 
 
@@ -192,8 +192,8 @@ def test_patterns_are_bounded_and_evictions_counted(make_app: AppFactory) -> Non
         patterns = perfkit.profiler.patterns()
         summary = perfkit.profiler.summary()
     assert len(patterns) <= 20
-    assert summary["evictions"] >= 80
-    assert summary["total_queries"] == 103
+    assert summary.evictions >= 80
+    assert summary.total_queries == 103
     assert "SELECT ? AS kept" in {p.query for p in patterns}
 
 
@@ -247,7 +247,7 @@ def test_failed_statements_are_counted_with_a_duration(
     assert patterns["SELEKT nonsense"].max_ms > 0
     inserts = [p for p in patterns.values() if p.query.startswith("INSERT INTO pk_authors")]
     assert inserts[0].errors == 1
-    assert summary["errors"] == 4
+    assert summary.errors == 4
 
 
 def test_pre_ping_is_not_counted(library: tuple[Flask, SQLAlchemy, PerfKit]) -> None:
@@ -257,7 +257,7 @@ def test_pre_ping_is_not_counted(library: tuple[Flask, SQLAlchemy, PerfKit]) -> 
         for _ in range(7):
             with db.engine.connect() as conn:
                 conn.execute(sa.text("SELECT 2"))
-        assert perfkit.profiler.summary()["total_queries"] == 7
+        assert perfkit.profiler.summary().total_queries == 7
 
 
 def test_slow_queries_fill_a_bounded_buffer_and_signal(make_app: AppFactory) -> None:
@@ -334,7 +334,7 @@ def test_query_budget_raises_logs_and_decorates(
 
         with pytest.raises(QueryBudgetExceeded):
             twice()
-        assert perfkit.profiler.summary()["total_queries"] == 2 + 3 + 1 + 2
+        assert perfkit.profiler.summary().total_queries == 2 + 3 + 1 + 2
 
 
 def test_query_budget_block_outside_requests_detects_n_plus_one(
@@ -403,7 +403,7 @@ def test_profiling_details_follow_the_policy_and_reset_is_admin_only(
     assert client.get("/health/profiling/reset", headers=headers).status_code == 405
     assert client.post("/health/profiling/reset", headers=headers).status_code == 200
     with app.app_context():
-        assert perfkit.profiler.summary()["total_queries"] == 0
+        assert perfkit.profiler.summary().total_queries == 0
 
 
 def test_reset_and_reads_while_recording(make_app: AppFactory) -> None:
@@ -442,7 +442,7 @@ def test_reset_and_reads_while_recording(make_app: AppFactory) -> None:
         perfkit.profiler.reset()
         with db.engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
-        assert perfkit.profiler.summary()["total_queries"] == 1
+        assert perfkit.profiler.summary().total_queries == 1
 
 
 def test_plain_engines_and_binds_are_profiled(make_app: AppFactory, tmp_path: t.Any) -> None:
@@ -451,7 +451,7 @@ def test_plain_engines_and_binds_are_profiled(make_app: AppFactory, tmp_path: t.
     perfkit = PerfKit(app, engine=engine)
     with app.app_context(), engine.connect() as conn:
         conn.execute(sa.text("SELECT 1"))
-        assert perfkit.profiler.summary()["total_queries"] == 1
+        assert perfkit.profiler.summary().total_queries == 1
 
     app, db, perfkit = make_app(
         f"sqlite:///{tmp_path / 'a.db'}", SQLALCHEMY_BINDS={"users": "sqlite://"}
@@ -460,7 +460,7 @@ def test_plain_engines_and_binds_are_profiled(make_app: AppFactory, tmp_path: t.
         for engine in db.engines.values():
             with engine.connect() as conn:
                 conn.execute(sa.text("SELECT 1"))
-        assert perfkit.profiler.summary()["total_queries"] == 2
+        assert perfkit.profiler.summary().total_queries == 2
 
 
 def test_a_request_longer_than_one_batch_keeps_its_n_plus_one_count(
@@ -480,7 +480,7 @@ def test_a_request_longer_than_one_batch_keeps_its_n_plus_one_count(
     suspects = client.get("/health/profiling/n-plus-one").get_json()["n_plus_one"]
     assert suspects[0]["count"] == 5000
     with app.app_context():
-        assert perfkit.profiler.summary()["total_queries"] == 5000
+        assert perfkit.profiler.summary().total_queries == 5000
 
 
 def test_pre_ping_after_a_server_side_disconnect_is_quiet_and_uncounted(
@@ -499,8 +499,8 @@ def test_pre_ping_after_a_server_side_disconnect_is_quiet_and_uncounted(
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT 1")).scalar() == 1
         summary = perfkit.profiler.summary()
-        assert summary["total_queries"] == 2
-        assert summary["errors"] == 0
+        assert summary.total_queries == 2
+        assert summary.errors == 0
         assert perfkit.pool_status().checked_out == 0
 
 
@@ -531,3 +531,31 @@ def test_a_budget_block_longer_than_one_batch_counts_every_statement(
         ("budgeted", 5000),
         ("query_budget", 5000),
     ]
+
+
+def test_a_request_of_another_app_inside_a_request_leaves_its_statements_alone(
+    make_app: AppFactory,
+) -> None:
+    outer, outer_db, outer_kit = make_app()
+    inner, inner_db, inner_kit = make_app()
+
+    @inner.get("/inner")
+    def inner_view() -> str:
+        inner_db.session.execute(sa.text("SELECT 2"))
+        return "ok"
+
+    @outer.get("/outer")
+    def outer_view() -> str:
+        outer_db.session.execute(sa.text("SELECT 1"))
+        assert inner.test_client().get("/inner").status_code == 200
+        for _ in range(4):
+            outer_db.session.execute(sa.text("SELECT 1"))
+        return "ok"
+
+    assert outer.test_client().get("/outer").status_code == 200
+    with outer.app_context():
+        outer_patterns = {p.query: p.endpoints for p in outer_kit.profiler.patterns()}
+    with inner.app_context():
+        inner_patterns = {p.query: p.endpoints for p in inner_kit.profiler.patterns()}
+    assert outer_patterns == {"SELECT ?": {"outer_view": 5}}
+    assert inner_patterns == {"SELECT ?": {"inner_view": 1}}
