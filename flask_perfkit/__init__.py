@@ -24,8 +24,10 @@ from .errors import InvalidCursor
 from .errors import InvalidParameter
 from .errors import NotInitializedError
 from .errors import PaginationError
+from .errors import PaginationUsageError
 from .errors import PerfKitError
 from .errors import QueryBudgetExceeded
+from .errors import SessionRequired
 from .errors import UnkeyableArgument
 from .extension import PerfKit
 from .health import require_admin
@@ -52,11 +54,13 @@ __all__ = [
     "Page",
     "PageMetadata",
     "PaginationError",
+    "PaginationUsageError",
     "PerfKit",
     "PerfKitConfig",
     "PerfKitError",
     "PoolStatus",
     "QueryBudgetExceeded",
+    "SessionRequired",
     "ShowDetails",
     "Status",
     "Tier",

@@ -33,10 +33,8 @@ logger = logging.getLogger("flask_perfkit")
 
 if t.TYPE_CHECKING:
     from .cache import TieredCache
-    from .cursors import CursorCodec
     from .extension import PerfKit
     from .pagination import Plan
-    from .pagination import _Walk
 
 
 class PerfKitState:
@@ -89,13 +87,8 @@ class PerfKitState:
         self.profiler = QueryProfiler(config, app)
         #: The Flask-SQLAlchemy extension, when PerfKit was given one.
         self.db: t.Any = None
-        #: Signs pagination cursors; made on first use, remade when the keys change.
-        self.cursor_codec: CursorCodec | None = None
-        #: What ``paginate`` learnt of each statement shape and each ordering.
+        #: What ``paginate`` learnt of each statement shape.
         self.page_plans: BoundedMemo[tuple[t.Any, ...], Plan] = BoundedMemo(
-            config.pagination.max_page_plans
-        )
-        self.page_walks: BoundedMemo[tuple[t.Any, ...], _Walk] = BoundedMemo(
             config.pagination.max_page_plans
         )
         #: The app's tiered cache; its backend is set by :meth:`.PerfKit.init_app`.
@@ -201,13 +194,10 @@ class PerfKitState:
         """Every bounded in-memory structure: its ``entries``, ``limit`` and ``evictions``.
 
         The profiler's patterns, N+1 suspects, slow-query ring and per-request N+1 counts, and
-        the pagination plans and orderings. Does no I/O.
+        the pagination plans. Does no I/O.
         """
         usage = self.profiler.memory()
-        for name, memo in (
-            ("pagination_plans", self.page_plans),
-            ("pagination_orderings", self.page_walks),
-        ):
+        for name, memo in (("pagination_plans", self.page_plans),):
             usage[name] = {"entries": len(memo), "limit": memo.limit, "evictions": memo.evictions}
         return usage
 

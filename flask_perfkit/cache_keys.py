@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import enum
+import functools
 import hashlib
 import inspect
 import json
@@ -23,6 +24,11 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 from sqlalchemy.exc import NoInspectionAvailable
 
+from ._tagged import Recurse
+from ._tagged import Tag
+from ._tagged import TagTable
+from ._tagged import as_text
+from ._tagged import iso
 from .errors import UnkeyableArgument
 
 #: Argument types left out of keys: they say where to read, not what.
@@ -39,24 +45,9 @@ def _encode(value: t.Any, name: str) -> t.Any:
         return ["enum", _qualname(type(value)), _encode(value.value, name)]
     if value is None or isinstance(value, bool | str | int):
         return value
-    if isinstance(value, float):
-        return ["float", repr(value)]
-    if isinstance(value, list | tuple):
-        return ["seq", [_encode(v, name) for v in value]]
-    if isinstance(value, dict):
-        items = [[_encode(k, name), _encode(v, name)] for k, v in value.items()]
-        return ["map", sorted(items, key=json.dumps)]
-    if isinstance(value, set | frozenset):
-        return ["set", sorted((_encode(v, name) for v in value), key=json.dumps)]
-    if isinstance(value, bytes):
-        return ["bytes", value.hex()]
-    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
-        return [type(value).__name__, value.isoformat()]
-    if isinstance(value, decimal.Decimal | uuid.UUID):
-        return [type(value).__name__, str(value)]
-    if isinstance(value, type):
-        # A class (``cls`` of a classmethod) is known by its name.
-        return ["type", _qualname(value)]
+    tagged = _TAGS.encode(value, functools.partial(_encode, name=name))
+    if tagged is not None:
+        return tagged
     cache_key = getattr(value, "__cache_key__", None)
     if callable(cache_key):
         return ["obj", _qualname(type(value)), _encode(cache_key(), name)]
@@ -74,8 +65,32 @@ def _encode(value: t.Any, name: str) -> t.Any:
     )
 
 
+def _map(value: dict[t.Any, t.Any], recurse: Recurse) -> list[t.Any]:
+    return sorted(([recurse(k), recurse(v)] for k, v in value.items()), key=json.dumps)
+
+
 def _qualname(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _type_name(value: type, recurse: Recurse) -> str:
+    # A class (``cls`` of a classmethod) is known by its name.
+    return _qualname(value)
+
+
+#: The tagged types of keys; ``None``, booleans, strings and ints are written as they are.
+_TAGS = TagTable(
+    [
+        Tag(float, "float", lambda v, _: repr(v)),
+        Tag((list, tuple), "seq", lambda v, recurse: [recurse(i) for i in v]),
+        Tag(dict, "map", _map),
+        Tag((set, frozenset), "set", lambda v, recurse: sorted(map(recurse, v), key=json.dumps)),
+        Tag(bytes, "bytes", lambda v, _: v.hex()),
+        Tag((datetime.datetime, datetime.date, datetime.time), None, iso),
+        Tag((decimal.Decimal, uuid.UUID), None, as_text),
+        Tag(type, "type", _type_name),
+    ]
+)
 
 
 def function_name(func: t.Callable[..., t.Any]) -> str:

@@ -308,3 +308,17 @@ class InvalidCursor(PaginationError):
             message or "The cursor is not valid for this list. Start again from the first page.",
             param="cursor",
         )
+
+
+class PaginationUsageError(PerfKitError, ValueError):
+    """:func:`.paginate` was called in a way it cannot serve: an unknown ``strategy``, an
+    ORDER BY of names or text instead of column expressions, or ``strategy="cursor"`` on a
+    query with nothing to walk by (no ORDER BY of columns and no primary key).
+
+    A programming error, not a bad request: it is not an HTTP error.
+    """
+
+
+class SessionRequired(PerfKitError, RuntimeError):
+    """:func:`.paginate` has no session to run the query in: pass ``session=``, or register
+    :class:`.PerfKit` with ``db=``."""

@@ -6,7 +6,6 @@ import base64
 import datetime
 import decimal
 import enum
-import hmac
 import json
 import logging
 import math
@@ -31,6 +30,7 @@ from flask_perfkit import PerfKit
 from flask_perfkit import paginate
 from flask_perfkit.cursors import MAX_CURSOR_LENGTH
 from flask_perfkit.cursors import CursorCodec
+from flask_perfkit.cursors import signer
 
 from .conftest import AppFactory
 from .conftest import CountQueries
@@ -455,11 +455,9 @@ def _fingerprint(cursor: str) -> str:
 
 def _signed(secret: str, payload: list[t.Any]) -> str:
     """A cursor signed with ``secret`` around any payload, including what encode() refuses."""
-    key = CursorCodec([secret])._keys[0]
     text = json.dumps(payload, separators=(",", ":"), allow_nan=True)
     data = base64.urlsafe_b64encode(text.encode()).rstrip(b"=")
-    signature = base64.urlsafe_b64encode(hmac.digest(key, data, "sha256")).rstrip(b"=")
-    return f"{data.decode()}.{signature.decode()}"
+    return signer([secret]).sign(data).decode()
 
 
 TEXT_NUL = "row\x00001"

@@ -103,7 +103,6 @@ def test_every_structure_is_bounded_and_counts_its_evictions(make_app: AppFactor
         "slow_queries",
         "request_patterns",
         "pagination_plans",
-        "pagination_orderings",
     }
     for name, usage in memory.items():
         assert 0 <= usage["entries"] <= usage["limit"], name

@@ -26,7 +26,10 @@ from sqlalchemy import orm
 
 from flask_perfkit import ConfigError
 from flask_perfkit import InvalidCursor
+from flask_perfkit import PaginationUsageError
 from flask_perfkit import PerfKit
+from flask_perfkit import SessionRequired
+from flask_perfkit import _compat
 from flask_perfkit import paginate
 from flask_perfkit.cursors import CursorCodec
 from flask_perfkit.schemas import PageSchema
@@ -635,6 +638,30 @@ def test_the_session_comes_from_the_extension_or_is_required(make_app: AppFactor
         paginate(sa.select(Item), strategy="keyset")  # type: ignore[arg-type]
     with app.app_context(), pytest.raises(ValueError, match="column expressions"):
         paginate(sa.select(Item).order_by(sa.text("name")))
+    # Each is also PerfKit's own error.
+    with bare.app_context(), pytest.raises(SessionRequired):
+        paginate(sa.select(Item))
+    for stmt in (sa.select(Item).order_by("name"), sa.select(sa.literal(1).label("n"))):
+        with app.app_context(), pytest.raises(PaginationUsageError):
+            paginate(stmt, strategy="cursor")
+
+
+def test_compat_reads_the_parts_of_statements_that_paging_needs() -> None:
+    stmt = sa.select(Item).order_by(Item.created.desc(), "name")
+    clauses = _compat.order_by_clauses(stmt)
+    assert len(clauses) == 2
+    assert not _compat.is_order_by_name(clauses[0]) and _compat.is_order_by_name(clauses[1])
+    assert not _compat.is_order_by_name(Item.id.expression)
+    assert len(_compat.select_columns(sa.select(Item, Item.id))) == 2
+    assert not _compat.has_explicit_froms(stmt)
+    assert _compat.has_explicit_froms(stmt.join(Tag))
+    assert _compat.has_explicit_froms(sa.select(Item.id).select_from(Item))
+    assert _compat.parent_entity(Item.id.expression) is sa.inspect(Item)
+    assert _compat.parent_entity(sa.literal(1)) is None
+    assert _compat.is_interval(sa.Interval()) and not _compat.is_interval(sa.DateTime())
+    assert _compat.type_affinity(sa.BigInteger()) is sa.Integer
+    assert _compat.is_binary(_compat.type_affinity(sa.LargeBinary()))
+    assert not _compat.is_binary(_compat.type_affinity(sa.String())) and not _compat.is_binary(None)
 
 
 @settings(
