@@ -232,8 +232,8 @@ class PerfKit:
 
     @staticmethod
     def _wire_cache(app: Flask, cache: Cache | None, state: PerfKitState) -> None:
-        from ._cache_backend import backend_getter
         from .cache import TieredCache
+        from .cache.backend import backend_getter
         from .cache_views import cache_check
 
         backend = backend_getter(app, cache, state.config.cache.socket_timeout)

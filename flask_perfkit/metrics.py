@@ -64,7 +64,7 @@ def snapshot(state: PerfKitState) -> Snapshot:
     summary = profiler.summary()
     suspects = profiler.suspects()
     cache = state.cache
-    tiers = {} if cache is None else cache.stats()
+    tiers = {} if cache is None else cache.tier_stats()
     pools = {}
     for bind, monitor in state.monitors.items():
         pool = monitor.status()
@@ -98,7 +98,7 @@ def snapshot(state: PerfKitState) -> Snapshot:
         "n_plus_one_suspects": len(suspects),
         "memory": state.memory(),
         "cache": {
-            tier: {"hit": s["hits"], "miss": s["misses"], "errors": s["errors"]}
+            tier.value: {"hit": s.hits, "miss": s.misses, "errors": s.errors}
             for tier, s in tiers.items()
         },
         "pools": pools,
