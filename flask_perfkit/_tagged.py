@@ -37,8 +37,15 @@ class Tag:
     load: t.Callable[[t.Any], t.Any] = _no_load
 
 
+#: Types whose tag a table remembers before it starts again.
+_MAX_TYPES = 256
+
+
 class TagTable:
     """An ordered table of :class:`Tag`.
+
+    The tag found for a type is remembered, so encoding a value of a type seen before is one
+    lookup rather than a search of the table.
 
     :param tags: The tags, the first match winning.
     """
@@ -46,6 +53,8 @@ class TagTable:
     def __init__(self, tags: t.Sequence[Tag]) -> None:
         self.tags = tuple(tags)
         self._by_name = {tag.name: tag for tag in self.tags if tag.name is not None}
+        #: The tag of each type seen, its name filled in.
+        self._by_type: dict[type, Tag] = {}
 
     def encode(self, value: t.Any, recurse: Recurse) -> list[t.Any] | None:
         """``[tag, payload]`` for ``value``, or ``None`` when no tag takes its type.
@@ -53,9 +62,25 @@ class TagTable:
         :param value: The value.
         :param recurse: Encodes nested values of containers.
         """
+        tag = self._by_type.get(type(value))
+        if tag is None:
+            tag = self._find(value)
+            if tag is None:
+                return None
+        return [tag.name, tag.dump(value, recurse)]
+
+    def _find(self, value: t.Any) -> Tag | None:
+        """The first tag that takes ``value``, remembered for its type when the value is
+        an instance of that type itself (a proxy can pass for an instance of another)."""
+        kind = type(value)
         for tag in self.tags:
             if isinstance(value, tag.types):
-                return [tag.name or type(value).__name__, tag.dump(value, recurse)]
+                found = dataclasses.replace(tag, name=tag.name or kind.__name__)
+                if issubclass(kind, tag.types):
+                    if len(self._by_type) >= _MAX_TYPES:
+                        self._by_type.clear()
+                    self._by_type[kind] = found
+                return found
         return None
 
     def decode(self, item: t.Any) -> t.Any:

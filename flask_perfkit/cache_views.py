@@ -27,11 +27,10 @@ LOW_HIT_RATE = 0.1
 def cache_status(cache: TieredCache) -> tuple[Status, str | None]:
     """``fail`` while the breaker is open, ``warn`` for a very low hit rate, else ``pass``."""
     if cache.circuit_open:
-        return Status.FAIL, cache.backend_status()["last_error"] or "backend failing"
-    for tier, stats in cache.stats().items():
-        lookups = stats["hits"] + stats["misses"]
-        if lookups >= MIN_LOOKUPS and (stats["hit_rate"] or 0) < LOW_HIT_RATE:
-            return Status.WARN, f"hit rate of the {tier} tier is {stats['hit_rate']:.0%}"
+        return Status.FAIL, cache.last_error or "backend failing"
+    for tier, stats in cache.tier_stats().items():
+        if stats.lookups >= MIN_LOOKUPS and (stats.hit_rate or 0) < LOW_HIT_RATE:
+            return Status.WARN, f"hit rate of the {tier.value} tier is {stats.hit_rate:.0%}"
     return Status.PASS, None
 
 
@@ -80,9 +79,9 @@ def cache_health() -> Response:
 
 def _details(cache: TieredCache, tier: Tier | None, output: str | None) -> dict[str, t.Any]:
     tiers = {
-        name: {**stats, "timeout": cache.timeouts[Tier(name)]}
-        for name, stats in cache.stats().items()
-        if tier is None or name == tier.value
+        name.value: {**stats.to_dict(), "timeout": cache.timeouts[name]}
+        for name, stats in cache.tier_stats().items()
+        if tier is None or name is tier
     }
     return {"output": output, **cache.backend_status(), "tiers": tiers}
 

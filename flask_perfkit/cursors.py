@@ -107,6 +107,10 @@ def _no_nesting(value: t.Any) -> t.NoReturn:
     raise TypeError("Cursor values are not nested.")
 
 
+#: How ``None`` is written in a cursor.
+_NULL = ["n"]
+
+
 def _encode_value(value: t.Any) -> list[t.Any]:
     if value is None:
         return ["n"]
@@ -114,12 +118,6 @@ def _encode_value(value: t.Any) -> list[t.Any]:
     if tagged is None:
         raise TypeError(f"A value of type {type(value).__name__!r} cannot be put in a cursor.")
     return tagged
-
-
-def _decode_value(item: t.Any) -> t.Any:
-    if item == ["n"]:
-        return None
-    return _TAGS.decode(item)
 
 
 def usable_key(key: t.Any) -> t.TypeGuard[str | bytes]:
@@ -136,6 +134,8 @@ def fingerprint(ordering: t.Sequence[str]) -> str:
 #: Made once: ``json.dumps`` with options builds a new encoder on every call. Non-ASCII text
 #: is kept as it is, so cursors stay short.
 _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+#: Reads the JSON text of a payload (``json.loads`` of bytes first guesses their encoding).
+_JSON_DECODE = json.JSONDecoder().decode
 
 
 def signer(secret_keys: t.Sequence[str | bytes]) -> Signer:
@@ -150,14 +150,21 @@ def signer(secret_keys: t.Sequence[str | bytes]) -> Signer:
 
 
 class _HMACSHA256(HMACAlgorithm):
-    """HMAC-SHA256 in one call: the same signature as :class:`~itsdangerous.HMACAlgorithm`
-    with SHA-256, without building an HMAC object for each."""
+    """HMAC-SHA256, the same signature as :class:`~itsdangerous.HMACAlgorithm` with
+    SHA-256, made from a copy of an HMAC that has taken in the key already (the key's
+    padding is hashed once per key rather than once per signature)."""
 
     def __init__(self) -> None:
         super().__init__(hashlib.sha256)
+        self._keyed: dict[bytes, hmac.HMAC] = {}
 
     def get_signature(self, key: bytes, value: bytes) -> bytes:
-        return hmac.digest(key, value, "sha256")
+        keyed = self._keyed.get(key)
+        if keyed is None:
+            keyed = self._keyed[key] = hmac.new(key, digestmod=hashlib.sha256)
+        mac = keyed.copy()
+        mac.update(value)
+        return mac.digest()
 
 
 class _Signer(Signer):
@@ -172,12 +179,20 @@ class _Signer(Signer):
             digest_method=hashlib.sha256,
             algorithm=_HMACSHA256(),
         )
-        self.derived = {key: Signer.derive_key(self, key) for key in self.secret_keys}
+        #: The derived keys, newest first: the first signs, and each one verifies.
+        self.derived = [Signer.derive_key(self, key) for key in reversed(self.secret_keys)]
 
-    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
-        key = self.secret_keys[-1] if secret_key is None else want_bytes(secret_key)
-        derived = self.derived.get(key)
-        return derived if derived is not None else super().derive_key(key)
+    def get_signature(self, value: str | bytes) -> bytes:
+        return base64_encode(self.algorithm.get_signature(self.derived[0], want_bytes(value)))
+
+    def verify_signature(self, value: str | bytes, sig: str | bytes) -> bool:
+        try:
+            signature = base64_decode(sig)
+        except BadData:
+            return False
+        value = want_bytes(value)
+        verify = self.algorithm.verify_signature
+        return any(verify(key, value, signature) for key in self.derived)
 
 
 @functools.lru_cache(maxsize=8)
@@ -215,7 +230,7 @@ class CursorCodec:
         :raises TypeError: A value of a type that has no tag.
         """
         payload = ["p" if backward else "n", print_, *map(_encode_value, values)]
-        data = base64_encode(_JSON.encode(payload).encode())
+        data = base64.urlsafe_b64encode(_JSON.encode(payload).encode()).rstrip(b"=")
         return self.signer.sign(data).decode("ascii")
 
     def decode(self, cursor: str, print_: str, arity: int) -> tuple[list[t.Any], bool]:
@@ -227,7 +242,10 @@ class CursorCodec:
         if len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii():
             raise InvalidCursor()
         try:
-            payload = json.loads(base64_decode(self.signer.unsign(cursor)))
+            data = self.signer.unsign(cursor)
+            payload = _JSON_DECODE(
+                base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4)).decode()
+            )
         except (BadData, ValueError):
             raise InvalidCursor() from None
         if (
@@ -238,7 +256,7 @@ class CursorCodec:
         ):
             raise InvalidCursor()
         try:
-            values = [_decode_value(item) for item in payload[2:]]
+            values = [None if item == _NULL else _TAGS.decode(item) for item in payload[2:]]
         except (ValueError, TypeError, ArithmeticError, OverflowError):
             raise InvalidCursor() from None
         return values, payload[0] == "p"

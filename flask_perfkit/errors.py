@@ -274,6 +274,25 @@ class UnkeyableArgument(PerfKitError, TypeError):
     """A cached function was called with an argument that has no stable cache key."""
 
 
+class UnknownTier(PerfKitError, ValueError):
+    """A cache tier was named that is not ``"short"``, ``"medium"`` or ``"long"``."""
+
+
+class InvalidationUnsupported(PerfKitError, NotImplementedError):
+    """Invalidating by pattern was asked of a backend whose keys cannot be listed.
+
+    Redis, Valkey and SimpleCache can be; single calls can be invalidated on any backend.
+    """
+
+
+class CacheBackendUnavailable(PerfKitError, RuntimeError):
+    """The tiered cache has no backend to use: the ``Cache`` given to :class:`.PerfKit` is
+    not initialised on the app, or the app is gone.
+
+    Cached calls never raise it: it is counted and logged as a backend failure.
+    """
+
+
 class PaginationError(InvalidParameter):
     """HTTP 400: a pagination parameter (``page``, ``page_size``, ``cursor``) is unusable.
 

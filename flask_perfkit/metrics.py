@@ -104,10 +104,10 @@ def profiler_snapshot(profiler: QueryProfiler) -> Snapshot:
 
 def cache_snapshot(cache: TieredCache | None) -> Snapshot:
     """The per-tier counts of ``cache``, as plain JSON data."""
-    tiers = {} if cache is None else cache.stats()
+    tiers = {} if cache is None else cache.tier_stats()
     return {
         "cache": {
-            tier: {"hit": s["hits"], "miss": s["misses"], "errors": s["errors"]}
+            tier.value: {"hit": s.hits, "miss": s.misses, "errors": s.errors}
             for tier, s in tiers.items()
         }
     }

@@ -8,9 +8,9 @@ from flask import Blueprint
 from flask import Flask
 
 from .. import cache_views
-from .._cache_backend import backend_getter
 from .._time import iso_time
 from ..cache import TieredCache
+from ..cache.backend import backend_getter
 from ..capability import Capability
 from ..capability import Component
 from ..capability import Wiring

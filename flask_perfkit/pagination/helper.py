@@ -9,7 +9,9 @@ from flask import current_app
 from flask import has_request_context
 from sqlalchemy import orm
 
+from .._state import PerfKitState
 from .._state import get_state
+from ..config import PaginationConfig
 from ..cursors import CursorCodec
 from ..cursors import codec
 from ..cursors import usable_key
@@ -83,7 +85,8 @@ def paginate(
         raise PaginationUsageError(
             f"strategy must be 'auto', 'offset' or 'cursor', not {strategy!r}."
         )
-    limits = _Limits.of_app()
+    state = get_state()
+    limits = state.config.pagination
     codec = _codec() if strategy != "offset" else None
     if strategy == "cursor" and codec is None:
         raise ConfigError(
@@ -92,9 +95,9 @@ def paginate(
         )
     args = _Arguments(page, page_size, cursor).from_request()
     args.refuse_foreign_position(strategy)
-    page_query = _page_query(query, session, limits.size(args.page_size))
+    page_query = _page_query(query, session, _size(limits, args.page_size), state)
     dialect = page_query.session.get_bind(clause=page_query.stmt).dialect.name
-    the_plan = plan(page_query.stmt, dialect)
+    the_plan = plan(page_query.stmt, dialect, state.page_plans)
     if strategy == "cursor" or (strategy == "auto" and args.cursor):
         if the_plan.walk is None and strategy == "cursor":
             raise PaginationUsageError(
@@ -105,7 +108,7 @@ def paginate(
             # this one is not ours.
             raise InvalidCursor()
         return keyset_page(page_query, the_plan.walk, args.cursor or None, codec)
-    number = limits.page_number(args.page, page_query.size)
+    number = _page_number(limits, args.page, page_query.size)
     cap = limits.max_offset + page_query.size if strategy == "auto" else None
     return offset_page(page_query, the_plan, OffsetRequest(number, count, cap), codec)
 
@@ -149,63 +152,54 @@ class _Arguments:
             )
 
 
-@dataclasses.dataclass(frozen=True)
-class _Limits:
-    """The app's page sizes and deepest offset."""
+def _size(limits: PaginationConfig, page_size: int | str | None) -> int:
+    """The rows per page asked for.
 
-    default_size: int
-    max_size: int
-    max_offset: int
+    :raises PaginationError: ``page_size`` is not a whole number in range.
+    """
+    size = limits.page_size if page_size is None else page_size
+    return parse_int("page_size", size, 1, limits.max_page_size, PaginationError)
 
-    @classmethod
-    def of_app(cls) -> _Limits:
-        config = get_state().config.pagination
-        return cls(config.page_size, config.max_page_size, config.max_offset)
 
-    def size(self, page_size: int | str | None) -> int:
-        """The rows per page asked for.
+def _page_number(limits: PaginationConfig, page: int | str | None, size: int) -> int:
+    """The page number asked for.
 
-        :raises PaginationError: ``page_size`` is not a whole number in range.
-        """
-        size = self.default_size if page_size is None else page_size
-        return parse_int("page_size", size, 1, self.max_size, PaginationError)
-
-    def page_number(self, page: int | str | None, size: int) -> int:
-        """The page number asked for.
-
-        :raises PaginationError: ``page`` is not a whole number from 1, or lies deeper than
-            the deepest offset served.
-        """
-        number = parse_int("page", 1 if page is None else page, 1, None, PaginationError)
-        if (number - 1) * size > self.max_offset:
-            raise PaginationError(
-                f"Pages that deep (past row {self.max_offset}) are not served by page number:"
-                " follow next_cursor instead.",
-                error="offset_too_deep",
-                param="page",
-            )
-        return number
+    :raises PaginationError: ``page`` is not a whole number from 1, or lies deeper than the
+        deepest offset served.
+    """
+    number = parse_int("page", 1 if page is None else page, 1, None, PaginationError)
+    if (number - 1) * size > limits.max_offset:
+        raise PaginationError(
+            f"Pages that deep (past row {limits.max_offset}) are not served by page number:"
+            " follow next_cursor instead.",
+            error="offset_too_deep",
+            param="page",
+        )
+    return number
 
 
 def _page_query(
     query: AnySelect | orm.Query[t.Any],
     session: orm.Session | orm.scoped_session[t.Any] | None,
     size: int,
+    state: PerfKitState,
 ) -> PageQuery:
     if isinstance(query, orm.Query):
         session = session or query.session
         stmt: AnySelect = t.cast(AnySelect, query.statement)
     else:
         stmt = query
-    return PageQuery(_session(session), stmt, size)
+    return PageQuery(_session(session, state), stmt, size)
 
 
-def _session(session: orm.Session | orm.scoped_session[t.Any] | None) -> orm.Session:
+def _session(
+    session: orm.Session | orm.scoped_session[t.Any] | None, state: PerfKitState
+) -> orm.Session:
     if isinstance(session, orm.scoped_session):
         return t.cast(orm.Session, session())
     if session is not None:
         return session
-    db = get_state().db
+    db = state.db
     if db is None:
         raise SessionRequired(
             "paginate() needs a session: pass session=, or register PerfKit with db=."

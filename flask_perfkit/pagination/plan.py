@@ -8,7 +8,7 @@ import typing as t
 from sqlalchemy.sql.elements import UnaryExpression
 
 from .. import _compat
-from .._state import get_state
+from .._bounded import BoundedMemo
 from . import ordering
 from .page import AnySelect
 from .walk import Walk
@@ -22,9 +22,9 @@ class Plan:
     walk: Walk | None
 
 
-def plan(stmt: AnySelect, dialect: str) -> Plan:
-    """The plan of ``stmt`` on the database of ``dialect``, remembered for statements
-    without joins.
+def plan(stmt: AnySelect, dialect: str, plans: BoundedMemo[tuple[t.Any, ...], Plan]) -> Plan:
+    """The plan of ``stmt`` on the database of ``dialect``, remembered in ``plans`` (the
+    app's) for statements without joins.
 
     Building a plan (reading the statement's entities and ORDER BY, and building the SQL of
     its walk) costs more than the rest of a page's own work in Python: without this memo the
@@ -37,7 +37,6 @@ def plan(stmt: AnySelect, dialect: str) -> Plan:
     :raises PaginationUsageError: The ORDER BY names a column by text.
     """
     signature = _signature(stmt, dialect)
-    plans = get_state().page_plans
     found = plans.get(signature) if signature is not None else None
     if found is None:
         found = build(stmt, dialect)

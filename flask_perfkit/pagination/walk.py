@@ -28,7 +28,7 @@ from .predicates import after
 _LABEL = "_perfkit_key_"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)
 class PageQuery:
     """One page to read: the statement, the session it runs in, and the rows per page."""
 
@@ -37,7 +37,7 @@ class PageQuery:
     size: int
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class Rows:
     """The items of a page and the key values of its first and last rows."""
 
@@ -88,6 +88,7 @@ class Walk:
         self.params = [
             sa.bindparam(f"{_LABEL}after_{i}", type_=k.expr.type) for i, k in enumerate(keys)
         ]
+        self._param_names = [p.key for p in self.params]
         self.row_values = dialect in ROW_VALUE_DIALECTS
         self._predicates: dict[tuple[bool, tuple[bool, ...]], sa.ColumnElement[bool]] = {}
         self._limits: dict[int, t.Any] = {}
@@ -122,10 +123,12 @@ class Walk:
         if boundary is not None:
             predicate, params = self._after(boundary, backward)
             stmt = stmt.where(predicate)
-        stmt = stmt.limit(self._limit(query.size + 1))
+        size = query.size
+        limit = self._limits.get(size)
+        stmt = stmt.limit(self._limit(size) if limit is None else limit)
         if offset:
             stmt = stmt.offset(offset)
-        rows = self._rows(unique(query.session.execute(stmt, params)), query.size)
+        rows = self._rows(unique(query.session.execute(stmt, params)), size)
         if backward:
             rows.reverse()
         return rows
@@ -145,20 +148,19 @@ class Walk:
         if predicate is None:
             predicate = after(self.keys, self.params, nulls, backward, self.row_values)
             self._predicates[backward, nulls] = predicate
-        return predicate, {p.key: v for p, v in zip(self.params, boundary, strict=True)}
+        return predicate, dict(zip(self._param_names, boundary, strict=True))
 
-    def _limit(self, rows: int) -> t.Any:
-        """The LIMIT clause of ``rows`` rows, made once for each page size.
+    def _limit(self, size: int) -> t.Any:
+        """The LIMIT clause of a page of ``size`` rows (one more row is read, to know
+        whether another page follows), made once for each page size.
 
         SQLAlchemy coerces an int given to ``limit()`` into a bound parameter each time,
         which costs more than the rest of the clause: a few µs of the ``pagination``
         benchmark's deep cursor page (measured with the page's CPU time).
         """
-        limit = self._limits.get(rows)
-        if limit is None:
-            if len(self._limits) > 16:
-                self._limits.clear()
-            limit = self._limits[rows] = _compat.limit_clause(rows)
+        if len(self._limits) > 16:
+            self._limits.clear()
+        limit = self._limits[size] = _compat.limit_clause(size + 1)
         return limit
 
     def _rows(self, result: sa.Result[t.Any], size: int) -> Rows:

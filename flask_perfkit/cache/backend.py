@@ -16,6 +16,8 @@ import weakref
 from flask import Flask
 from flask_caching import Cache
 
+from ..errors import CacheBackendUnavailable
+
 _REDIS_LIKE = ("redis", "valkey")
 # The CACHE_* values (and socket timeout) a backend was built from without error.
 _MAX_BUILT = 256
@@ -77,21 +79,26 @@ def backend_getter(app: Flask, cache: Cache | None, socket_timeout: float) -> t.
                 _built.add(key)
             return lambda: backend
         return _LazyBackend(app, socket_timeout, config)
-    # Both held weakly: a Cache made with the app refers to it.
-    app_ref = weakref.ref(app)
-    extension_ref = weakref.ref(cache)
+    return _ExtensionBackend(app, cache)
 
-    def lookup() -> t.Any:
-        current, extension = app_ref(), extension_ref()
-        registered = None if current is None else current.extensions.get("cache", {})
+
+class _ExtensionBackend:
+    """The backend of a ``Cache`` on an app, looked up on each call; both held weakly, as a
+    ``Cache`` made with the app refers to it."""
+
+    def __init__(self, app: Flask, cache: Cache) -> None:
+        self._app = weakref.ref(app)
+        self._extension = weakref.ref(cache)
+
+    def __call__(self) -> t.Any:
+        app, extension = self._app(), self._extension()
+        registered = None if app is None else app.extensions.get("cache", {})
         if not registered or extension is None or extension not in registered:
-            raise RuntimeError(
+            raise CacheBackendUnavailable(
                 "The Cache given to PerfKit is not initialised on this app; call"
                 " cache.init_app(app)."
             )
         return registered[extension]
-
-    return lookup
 
 
 class _LazyBackend:
@@ -112,6 +119,6 @@ class _LazyBackend:
             if self._backend is None:
                 app = self._app()
                 if app is None:
-                    raise RuntimeError("The app of this cache no longer exists.")
+                    raise CacheBackendUnavailable("The app of this cache no longer exists.")
                 self._backend = own_backend(app, self._socket_timeout, self._config)
             return self._backend

@@ -1,4 +1,9 @@
-"""Drop cached entries after commits that change rows of the models they depend on."""
+"""Drop cached entries after commits that change rows of the models they depend on.
+
+The functions of ``invalidate_on=`` are kept per model class. Every session's flushes and
+ORM statements note the models they change; the commit of the outermost transaction drops
+the entries of every function of those models, in the current app's cache.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +14,28 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy import orm
 
+from .current import current_cache
+
+if t.TYPE_CHECKING:
+    from .decorators import CachedFunction
+
 logger = logging.getLogger("flask_perfkit")
 
 _KEY = "_perfkit_changed_models"
 
+#: The functions whose entries a change to each model drops.
+_WATCHED: dict[type, list[CachedFunction[..., t.Any]]] = {}
+
+
+def register_invalidation(model: type, func: CachedFunction[..., t.Any]) -> None:
+    """Drop ``func``'s entries after commits that change rows of ``model``."""
+    _WATCHED.setdefault(model, []).append(func)
+    listen()
+
 
 def _models_of(changed: set[type], cls: type) -> None:
-    from .cache import _INVALIDATIONS
-
     for base in cls.__mro__:
-        if base in _INVALIDATIONS:
+        if base in _WATCHED:
             changed.add(base)
 
 
@@ -40,9 +57,7 @@ def _do_orm_execute(state: orm.ORMExecuteState) -> None:
     table = getattr(state.statement, "table", None)
     if table is None:
         return
-    from .cache import _INVALIDATIONS
-
-    for model in list(_INVALIDATIONS):
+    for model in list(_WATCHED):
         mapper: orm.Mapper[t.Any] | None = sa.inspect(model, raiseerr=False)
         if mapper is not None and table in getattr(mapper, "tables", ()):
             changed.add(model)
@@ -55,15 +70,12 @@ def _after_commit(session: orm.Session) -> None:
     changed: set[type] | None = session.info.pop(_KEY, None)
     if not changed:
         return
-    from .cache import _INVALIDATIONS
-    from .cache import _current_cache
-
-    cache = _current_cache()
+    cache = current_cache()
     if cache is None:
         logger.debug("A commit changed cached models outside an app context; nothing dropped.")
         return
     for model in changed:
-        for func in _INVALIDATIONS.get(model, ()):
+        for func in _WATCHED.get(model, ()):
             cache.invalidate(func)
 
 

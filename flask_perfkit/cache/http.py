@@ -33,9 +33,12 @@ from flask import current_app
 from flask import request
 from flask.globals import request_ctx
 
+from .tiers import FAILED
+from .tiers import MISS
+from .tiers import Tier
+
 if t.TYPE_CHECKING:
-    from .cache import Tier
-    from .cache import TieredCache
+    from .tiered import TieredCache
 
 #: Methods answered from the cache.
 CACHED_METHODS = frozenset({"GET", "HEAD"})
@@ -195,11 +198,8 @@ def serve(
         holds: that read does not keep the response from being stored; one in the view
         still does.
     """
-    from .cache import _FAILED
-    from .cache import MISS
-
     entry = cache.lookup(key, tier, count=False)
-    if entry is _FAILED:
+    if entry is FAILED:
         cache.count(tier, hit=False)
         return view()
     if entry is not MISS:
