@@ -23,9 +23,12 @@ class Kind(t.Protocol):
     def __call__(self, key: str, value: t.Any) -> t.Any: ...
 
 
+_NUMBER_TYPES = (int, float)
+
+
 def _is_number(value: t.Any) -> bool:
     """Whether ``value`` is a finite int or float, and not a bool."""
-    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+    return isinstance(value, _NUMBER_TYPES) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclasses.dataclass(frozen=True)
