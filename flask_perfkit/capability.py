@@ -74,6 +74,17 @@ class Wiring:
     cache: Cache | None = None
 
 
+def fields_of(value: t.Any) -> dict[str, t.Any]:
+    """The fields of the dataclass instance ``value`` by name, with their values as they are.
+
+    For a dataclass whose fields hold no containers shared with anything else, what
+    :func:`dataclasses.asdict` returns, without its deep copy of every value.
+
+    :param value: A dataclass instance.
+    """
+    return {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
+
+
 class Capability:
     """One capability of PerfKit, for one app. Every method has a default that does nothing.
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import typing as t
 
 import sqlalchemy as sa
@@ -15,6 +14,7 @@ from ..capability import Component
 from ..capability import MemoryUsage
 from ..capability import Recommendation
 from ..capability import Wiring
+from ..capability import fields_of
 from ..checks import HealthCheck
 from ..metrics import profiler_snapshot
 from ..profiler import QueryProfiler
@@ -64,7 +64,7 @@ class ProfilingCapability(Capability):
     def component(self) -> Component:
         profiler = self.profiler
         summary = profiler.summary()
-        body = {**dataclasses.asdict(summary), "n_plus_one_suspects": len(profiler.suspects())}
+        body = {**fields_of(summary), "n_plus_one_suspects": len(profiler.suspects())}
         return Component("profiling", body)
 
     def recommendations(self) -> list[Recommendation]:
