@@ -25,7 +25,7 @@ autodoc_typehints = "description"
 autodoc_member_order = "bysource"
 autodoc_preserve_defaults = True
 default_role = "code"
-nitpicky = False
+nitpicky = True
 # Type variables (``P``, ``R``, ``F``: one capital letter) have no documentation to link to.
 nitpick_ignore_regex = [(r"py:(class|obj)", r"(typing\.)?~?([\w.]+\.)?[A-Z]")]
 
