@@ -16,6 +16,7 @@ import uuid
 import sqlalchemy as sa
 
 from . import _compat
+from .errors import MalformedValue
 
 
 class EnumName(str):
@@ -25,7 +26,7 @@ class EnumName(str):
 
 
 def _bad() -> t.NoReturn:
-    raise ValueError("bad value")
+    raise MalformedValue("bad value")
 
 
 ValueCheck = t.Callable[[t.Any], bool]
