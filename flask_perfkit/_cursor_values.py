@@ -44,7 +44,8 @@ def value_reader(
 ) -> ValueReader:
     """What a decoded cursor value is bound as for a column of ``column_type``.
 
-    The reader raises :exc:`ValueError` for a value that does not fit the column.
+    The reader raises :exc:`.MalformedValue`, a :exc:`ValueError`, for a value that does not
+    fit the column.
 
     Whatever the type, a value must be one the database can take as a bound parameter: no
     NaN or infinity (outside PostgreSQL's numeric types), no NUL or lone surrogate in a
