@@ -88,9 +88,12 @@ def child(scenario: str, enabled: bool) -> dict[str, t.Any]:
     after = _rss_mib()
     memory = None
     if enabled:
+        import dataclasses
+
         from flask_perfkit._state import get_state
 
-        memory = get_state(app).memory()
+        usage = get_state(app).memory()
+        memory = {name: dataclasses.asdict(entry) for name, entry in usage.items()}
     return {"before": before, "after": after, "memory": memory}
 
 

@@ -15,7 +15,9 @@ from .checks import Status
 from .config import ConfigKey
 from .config import PerfKitConfig
 from .config import ShowDetails
+from .errors import AlreadyRegisteredError
 from .errors import APIError
+from .errors import CapabilityDisabledError
 from .errors import ConfigError
 from .errors import ConfigWarning
 from .errors import DatabaseCircuitOpen
@@ -41,6 +43,8 @@ __version__ = "0.1.0"
 __all__ = [
     "MISS",
     "APIError",
+    "AlreadyRegisteredError",
+    "CapabilityDisabledError",
     "CheckResult",
     "ConfigError",
     "ConfigKey",

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from time import perf_counter
 
 import sqlalchemy as sa
+from sqlalchemy import pool as sa_pool
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql import sqltypes
@@ -122,6 +123,65 @@ def is_binary(affinity: type | None) -> bool:
 
 
 # SQLAlchemy: engines and pools
+
+
+def queue_pool_settings(pool: sa_pool.QueuePool) -> dict[str, t.Any]:
+    """The constructor arguments of ``pool`` that :meth:`~sqlalchemy.pool.QueuePool.recreate`
+    passes on: ``_max_overflow``, ``_recycle``, ``_pre_ping``, ``_pool.use_lifo``,
+    ``_orig_logging_name`` and ``_reset_on_return``.
+
+    Checked on SQLAlchemy 2.0 and 2.1.
+    """
+    return {
+        "pool_size": pool.size(),
+        "max_overflow": pool._max_overflow,
+        "timeout": pool.timeout(),
+        "recycle": pool._recycle,
+        "pre_ping": pool._pre_ping,
+        "use_lifo": pool._pool.use_lifo,
+        "echo": pool.echo,
+        "logging_name": pool._orig_logging_name,
+        "reset_on_return": pool._reset_on_return,
+    }
+
+
+def rebuild_pool(pool: sa_pool.Pool, settings: t.Mapping[str, t.Any]) -> sa_pool.Pool:
+    """A pool of the class of ``pool`` with ``settings``, keeping its connection function
+    (``_creator``), its dialect (``_dialect``) and its listeners, as
+    :meth:`~sqlalchemy.pool.Pool.recreate` does.
+
+    Checked on SQLAlchemy 2.0 and 2.1.
+    """
+    return type(pool)(
+        pool_creator(pool),
+        _dispatch=pool.dispatch,
+        dialect=pool._dialect,
+        **settings,
+    )
+
+
+def max_overflow(pool: sa_pool.QueuePool) -> int:
+    """The ``max_overflow`` of ``pool`` (``_max_overflow``), which it has no public reader of.
+
+    Checked on SQLAlchemy 2.0 and 2.1.
+    """
+    return int(pool._max_overflow)
+
+
+def recycle_seconds(pool: sa_pool.Pool) -> int:
+    """The ``recycle`` of any pool (``_recycle``), ``-1`` for never.
+
+    Checked on SQLAlchemy 2.0 and 2.1.
+    """
+    return int(getattr(pool, "_recycle", -1))
+
+
+def pre_ping(pool: sa_pool.Pool) -> bool:
+    """Whether any pool tests connections on checkout (``_pre_ping``).
+
+    Checked on SQLAlchemy 2.0 and 2.1.
+    """
+    return bool(getattr(pool, "_pre_ping", False))
 
 
 def mark_statement_start(
@@ -278,6 +338,14 @@ def simple_cache_store(backend: t.Any) -> dict[t.Any, t.Any] | None:
 
 
 # Flask-SQLAlchemy
+
+
+def engine_options_of(db: t.Any) -> dict[str, t.Any]:
+    """The ``engine_options`` given to the ``SQLAlchemy()`` constructor (``_engine_options``).
+
+    Checked on Flask-SQLAlchemy 3.1.
+    """
+    return dict(getattr(db, "_engine_options", None) or {})
 
 
 # PyMySQL

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import typing as t
 
+from flask import Blueprint
 from flask import Response
 from flask import request
 
+from ._respond import answer
+from ._respond import done
+from ._respond import require_admin
 from ._state import get_state
-from ._state import iso_time
 from .cache import Tier
 from .cache import TieredCache
 from .checks import CheckResult
 from .checks import Status
 from .errors import InvalidParameter
-from .health import bp
-from .health import details_allowed
-from .health import health_response
-from .health import require_admin
 
 #: Lookups a tier needs before a low hit rate makes the cache check warn.
 MIN_LOOKUPS = 100
@@ -47,6 +45,13 @@ def cache_check(cache: TieredCache) -> t.Callable[[], CheckResult]:
     return check
 
 
+def add_views(bp: Blueprint) -> None:
+    """Add ``GET /cache`` and the admin ``POST /cache/clear`` and ``/cache/reset-stats``."""
+    bp.add_url_rule("/cache", "cache", cache_health, methods=["GET"])
+    bp.add_url_rule("/cache/clear", "cache_clear", cache_clear, methods=["POST"])
+    bp.add_url_rule("/cache/reset-stats", "cache_reset_stats", cache_reset_stats, methods=["POST"])
+
+
 def _cache() -> TieredCache:
     cache = get_state().cache
     assert cache is not None, "the blueprint is mounted only when PerfKit is enabled"
@@ -64,43 +69,33 @@ def _tier_arg() -> Tier | None:
         raise InvalidParameter(f"'tier' must be one of {allowed}.", param="tier") from None
 
 
-@bp.get("/cache", endpoint="cache")
 def cache_health() -> Response:
     """Per-tier statistics and the backend's status; ``?tier=`` narrows to one tier."""
     tier = _tier_arg()
     cache = _cache()
     status, output = cache_status(cache)
-    if not details_allowed():
-        return health_response({"status": status.value}, status)
+    return answer(status, lambda: _details(cache, tier, output), cache.since)
+
+
+def _details(cache: TieredCache, tier: Tier | None, output: str | None) -> dict[str, t.Any]:
     tiers = {
         name.value: {**stats.to_dict(), "timeout": cache.timeouts[name]}
         for name, stats in cache.tier_stats().items()
         if tier is None or name is tier
     }
-    body = {
-        "status": status.value,
-        "output": output,
-        **cache.backend_status(),
-        "tiers": tiers,
-        "pid": os.getpid(),
-        "since": iso_time(cache.since),
-    }
-    return health_response(body, status)
+    return {"output": output, **cache.backend_status(), "tiers": tiers}
 
 
-@bp.post("/cache/clear", endpoint="cache_clear")
 @require_admin
 def cache_clear() -> Response:
     """Drop PerfKit's entries (of one tier with ``?tier=``); nothing else in the backend."""
     tier = _tier_arg()
     cleared = _cache().invalidate(tier=tier)
-    body = {"status": "pass", "cleared": cleared, "tier": tier.value if tier else None}
-    return health_response({**body, "pid": os.getpid()}, Status.PASS)
+    return done(cleared=cleared, tier=tier.value if tier else None)
 
 
-@bp.post("/cache/reset-stats", endpoint="cache_reset_stats")
 @require_admin
 def cache_reset_stats() -> Response:
     """Set every tier's counts back to 0. Admin only."""
     _cache().reset_stats()
-    return health_response({"status": "pass", "reset": True, "pid": os.getpid()}, Status.PASS)
+    return done(reset=True)

@@ -11,7 +11,6 @@ interval.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import enum
 import logging
 import os
@@ -20,6 +19,8 @@ import time
 import typing as t
 from collections.abc import Iterable
 from collections.abc import Mapping
+
+from ._time import iso_time
 
 logger = logging.getLogger("flask_perfkit")
 
@@ -65,6 +66,8 @@ class CheckResult:
     time: str | None = None
 
 
+#: What a health check calls: no arguments; returns a :class:`CheckResult`, a :class:`Status`,
+#: a bool or ``None``. See :class:`HealthCheck`.
 CheckFunction = t.Callable[[], "CheckResult | Status | bool | None"]
 
 
@@ -140,10 +143,6 @@ def _coerce(value: CheckResult | Status | bool | None) -> CheckResult:
     return CheckResult(Status(value))
 
 
-def _now_iso() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
-
-
 class _Run:
     """One execution of one check, possibly still going."""
 
@@ -183,7 +182,7 @@ class CheckRunner:
         final = dataclasses.replace(
             result,
             duration_ms=round((time.perf_counter() - start) * 1000, 3),
-            time=_now_iso(),
+            time=iso_time(),
         )
         run.finished_at = time.monotonic()
         run.result = final
@@ -247,7 +246,7 @@ class CheckRunner:
                     Status.FAIL,
                     output="timeout",
                     duration_ms=round((time.monotonic() - start) * 1000, 3),
-                    time=_now_iso(),
+                    time=iso_time(),
                 )
         return results
 

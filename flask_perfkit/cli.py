@@ -336,8 +336,8 @@ def check_command(url: str | None, token: str | None, as_json: bool, timeout: fl
     which suits a container HEALTHCHECK.
     """
     if url is None:
-        from .health import checks_body
-        from .health import run_checks
+        from ._run import checks_body
+        from ._run import run_checks
 
         state = get_state()
         checks = state.readiness_checks()
@@ -360,18 +360,19 @@ def check_command(url: str | None, token: str | None, as_json: bool, timeout: fl
 @_token_option
 @_timeout_option("Seconds to wait with --url.")
 def reset_command(url: str | None, token: str | None, timeout: float) -> None:
-    """Forget query statistics and cache counts, and drop PerfKit's cache entries.
+    """Forget query statistics, cache counts and pool event counts, and drop PerfKit's cache
+    entries.
 
-    Statistics live in each process. Without --url this resets this process and clears
-    PerfKit's entries in the configured cache backend, which for Redis is the cache every
-    worker shares. With --url, the instance that answers resets its own statistics.
+    Statistics live in each process. Without --url this resets every capability of this
+    process and clears PerfKit's entries in the configured cache backend, which for Redis is
+    the cache every worker shares. With --url, the instance that answers resets its own query
+    statistics and cache counts.
     """
     state = get_state()
     if url is None:
-        state.profiler.reset()
+        state.reset()
         cleared = 0
         if state.cache is not None:
-            state.cache.reset_stats()
             cleared = state.cache.invalidate()
         click.echo(f"Reset the statistics of this process; cleared {cleared} cache entries.")
         return

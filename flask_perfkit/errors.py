@@ -35,6 +35,14 @@ class NotInitializedError(PerfKitError, RuntimeError):
     """The current app is not registered with a :class:`.PerfKit` instance."""
 
 
+class AlreadyRegisteredError(PerfKitError, RuntimeError):
+    """:meth:`.PerfKit.init_app` was called on an app that already has a :class:`.PerfKit`."""
+
+
+class CapabilityDisabledError(PerfKitError, RuntimeError):
+    """A capability was used on an app where it is off (``PERFKIT_ENABLED`` is false)."""
+
+
 class APIError(PerfKitError, HTTPException):
     """An HTTP error whose body is the JSON error format of flask-perfkit.
 

@@ -9,40 +9,31 @@ import warnings
 from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
-import sqlalchemy.exc as sa_exc
 from flask import Flask
-from flask import current_app
 from flask import has_app_context
 from flask_caching import Cache
 from flask_sqlalchemy import SQLAlchemy
 
 from . import config as _config
-from . import pool as _pool
+from ._routing import register_blueprint
 from ._state import PerfKitState
 from ._state import get_state
 from .cache import TieredCache
+from .capabilities import CAPABILITIES
+from .capability import Wiring
 from .checks import CheckFunction
 from .checks import HealthCheck
 from .config import BudgetAction
+from .config import PerfKitConfig
 from .cursors import usable_key
+from .errors import AlreadyRegisteredError
+from .errors import CapabilityDisabledError
 from .errors import ConfigError
 from .errors import ConfigWarning
-from .errors import DatabaseUnavailable
-from .metrics import multiprocess_dir as metrics_multiprocess_dir
 from .pool import PoolStatus
 from .profiler import QueryProfiler
 
 logger = logging.getLogger("flask_perfkit")
-
-_ORDER_FIX = (
-    "Call perfkit.init_app(app, db=db) before db.init_app(app), or pass this option in"
-    " SQLALCHEMY_ENGINE_OPTIONS (or the bind's options) instead."
-)
-_ENGINE_FIX = "Pass this option to create_engine() yourself."
-
-
-def _bind_name(key: str | None) -> str:
-    return "default" if key is None else key
 
 
 class PerfKit:
@@ -91,7 +82,8 @@ class PerfKit:
                 pass
             else:
                 prefix = state.config.health.url_prefix
-                return f"<PerfKit engines={sorted(state.monitors)} health={prefix!r}>"
+                engines = sorted(state.database.monitors)
+                return f"<PerfKit engines={engines} health={prefix!r}>"
         return f"<PerfKit apps={len(self._states)}>"
 
     def init_app(
@@ -120,12 +112,12 @@ class PerfKit:
         :param engine: A plain engine to use instead of ``db``.
         :param cache: The Flask-Caching extension; defaults to the one given to the
             constructor, or a backend of PerfKit's own.
-        :raises RuntimeError: PerfKit is already registered on this app.
+        :raises AlreadyRegisteredError: PerfKit is already registered on this app.
         :raises ConfigError: A ``PERFKIT_*`` value is invalid, or both ``db`` and ``engine``
             were given.
         """
         if "perfkit" in app.extensions:
-            raise RuntimeError(
+            raise AlreadyRegisteredError(
                 "A 'PerfKit' instance has already been registered on this Flask app. Import"
                 " and use that instance instead."
             )
@@ -138,6 +130,32 @@ class PerfKit:
         cfg = _config.resolve(app.config)
         for message in _config.unknown_keys(app.config):
             warnings.warn(message, ConfigWarning, stacklevel=2)
+        self._warn_about_exposure(app, cfg)
+        state = PerfKitState(cfg, app, CAPABILITIES, self._authorize)
+        app.extensions["perfkit"] = self
+        self._states[app] = state
+        for check in self._checks.values():
+            state.add_check(check)
+        if not cfg.enabled:
+            return
+
+        state.db = db
+        wiring = Wiring(
+            db=db, engine=engine, cache=cache if cache is not None else self.cache_extension
+        )
+        for capability in state.registry.values():
+            capability.init_app(app, wiring)
+
+        from .cli import cli
+
+        app.cli.add_command(cli)
+        if cfg.health.url_prefix is not None:
+            from .health import blueprint
+
+            register_blueprint(app, blueprint(), url_prefix=cfg.health.url_prefix)
+
+    def _warn_about_exposure(self, app: Flask, cfg: PerfKitConfig) -> None:
+        """Log about details shown to anyone, and about cursors without a ``SECRET_KEY``."""
         if (
             cfg.health.show_details is _config.ShowDetails.ALWAYS
             and not app.debug
@@ -158,106 +176,32 @@ class PerfKit:
                 ' paginate() serves no cursors, answers 400 to one, and strategy="cursor"'
                 " raises ConfigError. Set SECRET_KEY to use cursors."
             )
-        state = PerfKitState(cfg, app)
-        app.extensions["perfkit"] = self
-        self._states[app] = state
-        for check in self._checks.values():
-            state.add_check(check)
-        if not cfg.enabled:
-            return
 
-        if db is not None:
-            state.db = db
-            self._wire_db(app, db, state)
-        elif engine is not None:
-            _pool.apply_to_engine(engine, cfg.pool.engine_options(), (), _ENGINE_FIX)
-            state.add_monitor("default", engine)
+    def state_of(self, app: Flask) -> PerfKitState | None:
+        """The PerfKit state of ``app``, or ``None`` if this instance is not registered on it.
 
-        self._wire_cache(app, cache if cache is not None else self.cache_extension, state)
+        :param app: A Flask app.
+        """
+        return self._states.get(app)
 
-        # First, so statements run by other before_request functions are collected too.
-        app.before_request_funcs.setdefault(None, []).insert(0, state.profiler.start_request)
-        app.teardown_request(state.profiler.end_request)
+    @property
+    def config(self) -> PerfKitConfig:
+        """The resolved configuration of the current app.
 
-        if metrics_multiprocess_dir():
-            # Each worker writes its snapshot for the process that Prometheus scrapes.
-            app.before_request(state.metrics_writer.start)
-
-        if sa_exc.TimeoutError not in app.error_handler_spec[None][None]:
-            app.register_error_handler(sa_exc.TimeoutError, _pool_timeout_handler)
-
-        from .cli import cli
-
-        app.cli.add_command(cli)
-
-        if cfg.health.url_prefix is not None:
-            from . import cache_views  # noqa: F401  (adds its routes to the blueprint)
-            from . import profiling_views  # noqa: F401
-            from ._routing import register_blueprint
-            from .health import bp
-
-            register_blueprint(app, bp, url_prefix=cfg.health.url_prefix)
-
-    def _wire_db(self, app: Flask, db: SQLAlchemy, state: PerfKitState) -> None:
-        wanted = state.config.pool.engine_options()
-        # Engine options given to SQLAlchemy() are the user's choice too.
-        constructor_options: dict[str, t.Any] = getattr(db, "_engine_options", {})
-
-        if app.extensions.get("sqlalchemy") is db:
-            with app.app_context():
-                engines = dict(db.engines)
-            for key, engine in engines.items():
-                explicit = {*constructor_options, *self._user_options(app, key)}
-                _pool.apply_to_engine(engine, wanted, explicit, _ORDER_FIX)
-                state.add_monitor(_bind_name(key), engine)
-            return
-
-        def hook(name: str) -> t.Callable[[dict[str, t.Any]], _pool.EngineHook]:
-            return lambda pool_kwargs: _pool.EngineHook(
-                lambda engine: state.add_monitor(name, engine, fresh=True), pool_kwargs, name
-            )
-
-        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _pool.add_to_engine_options(
-            options, wanted, {*constructor_options, *options}, hook("default")
-        )
-        binds: dict[str | None, t.Any] = dict(app.config.get("SQLALCHEMY_BINDS") or {})
-        for key, value in binds.items():
-            bind_options = dict(value) if isinstance(value, t.Mapping) else {"url": value}
-            binds[key] = _pool.add_to_engine_options(
-                bind_options, wanted, {*constructor_options, *bind_options}, hook(_bind_name(key))
-            )
-        if binds:
-            app.config["SQLALCHEMY_BINDS"] = binds
-
-    @staticmethod
-    def _wire_cache(app: Flask, cache: Cache | None, state: PerfKitState) -> None:
-        from .cache import TieredCache
-        from .cache.backend import backend_getter
-        from .cache_views import cache_check
-
-        backend = backend_getter(app, cache, state.config.cache.socket_timeout)
-        state.cache = TieredCache(state.config, backend, app)
-        state.set_cache_check(
-            HealthCheck(
-                "cache", cache_check(state.cache), critical=False, component_type="datastore"
-            )
-        )
+        :raises NotInitializedError: The current app has no :class:`PerfKit` registered.
+        """
+        return get_state().config
 
     @property
     def cache(self) -> TieredCache:
-        """The tiered cache of the current app: ``invalidate``, ``stats``, ``get``, ``set``."""
+        """The tiered cache of the current app: ``invalidate``, ``stats``, ``get``, ``set``.
+
+        :raises CapabilityDisabledError: ``PERFKIT_ENABLED`` is false for the current app.
+        """
         cache = get_state().cache
         if cache is None:
-            raise RuntimeError("The tiered cache is off: PERFKIT_ENABLED is False.")
+            raise CapabilityDisabledError("The tiered cache is off: PERFKIT_ENABLED is False.")
         return cache
-
-    @staticmethod
-    def _user_options(app: Flask, key: str | None) -> t.Collection[str]:
-        if key is None:
-            return set(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-        value = (app.config.get("SQLALCHEMY_BINDS") or {}).get(key)
-        return set(value) if isinstance(value, t.Mapping) else set()
 
     def add_check(
         self,
@@ -351,11 +295,11 @@ class PerfKit:
         :param bind: The bind name; ``"default"`` for the default engine.
         :raises KeyError: No engine of that name is watched.
         """
-        return get_state().monitors[bind].status()
+        return get_state().database.monitors[bind].status()
 
 
 class QueryBudget(contextlib.ContextDecorator):
-    """What :meth:`PerfKit.query_budget` returns: a context manager and a decorator."""
+    """What :meth:`.PerfKit.query_budget` returns: a context manager and a decorator."""
 
     def __init__(self, limit: int, action: BudgetAction | str | None) -> None:
         self.limit = limit
@@ -372,23 +316,3 @@ class QueryBudget(contextlib.ContextDecorator):
 
     def __exit__(self, *exc: t.Any) -> None:
         self._blocks.pop().__exit__(*exc)
-
-
-def _pool_timeout_handler(error: sa_exc.TimeoutError) -> t.Any:
-    """Answer 503 ``database_unavailable`` when a request waited out the pool timeout, and
-    count it.
-
-    An app's own handler for a SQLAlchemy base class of the error (such as
-    :exc:`~sqlalchemy.exc.SQLAlchemyError`) answers instead, as it would without PerfKit.
-    """
-    get_state().count_checkout_timeout()
-    app = t.cast(Flask, current_app._get_current_object())  # type: ignore[attr-defined]
-    handlers = app.error_handler_spec[None][None]
-    for cls in type(error).__mro__[1:]:
-        if not issubclass(cls, sa_exc.SQLAlchemyError):
-            break
-        handler = handlers.get(cls)
-        if handler is not None:
-            return app.ensure_sync(handler)(error)
-    current_app.logger.warning("Database pool exhausted: %s", error)
-    return DatabaseUnavailable("The database is busy. Try again shortly.").get_response()

@@ -9,11 +9,18 @@ multiprocess mode. Each process then writes a snapshot of its totals to a small 
 that directory, every :data:`SYNC_SECONDS` and on each scrape, and the scraped process sums
 the files: counters and histograms of every process that ever ran, gauges of the processes
 still alive. The app's own prometheus_client metrics in that directory are served too.
+:doc:`/deployment` says why these snapshots are PerfKit's own rather than prometheus_client
+metrics in multiprocess mode.
+
+Each capability gives its part of the snapshot from
+:meth:`~flask_perfkit.capability.Capability.metrics`; :mod:`flask_perfkit._families` turns
+the (merged) snapshot into metric families.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -29,6 +36,8 @@ from .profiler import OPERATIONS
 
 if t.TYPE_CHECKING:
     from ._state import PerfKitState
+    from .cache import TieredCache
+    from .profiler import QueryProfiler
 
 #: Seconds between two snapshots a process writes in multiprocess mode.
 SYNC_SECONDS = 2.0
@@ -46,8 +55,25 @@ def multiprocess_dir() -> str | None:
 
 
 def snapshot(state: PerfKitState) -> Snapshot:
-    """This process's totals and gauges, as plain JSON data."""
-    profiler = state.profiler
+    """This process's totals and gauges, as plain JSON data: each capability's
+    :meth:`~flask_perfkit.capability.Capability.metrics`, with their ``counters`` together."""
+    data: Snapshot = {
+        "pid": os.getpid(),
+        "time": time.time(),
+        "counters": {},
+        "memory": {name: dataclasses.asdict(usage) for name, usage in state.memory().items()},
+    }
+    for capability in state.registry.values():
+        for key, value in capability.metrics().items():
+            if key == "counters":
+                data["counters"].update(value)
+            else:
+                data[key] = value
+    return data
+
+
+def profiler_snapshot(profiler: QueryProfiler) -> Snapshot:
+    """The query histograms and counters of ``profiler``, as plain JSON data."""
     queries = {}
     for op, totals in profiler.operation_totals().items():
         cumulative = []
@@ -63,29 +89,7 @@ def snapshot(state: PerfKitState) -> Snapshot:
         queries[op] = {"count": totals.count, "sum": totals.seconds, "buckets": cumulative}
     summary = profiler.summary()
     suspects = profiler.suspects()
-    cache = state.cache
-    tiers = {} if cache is None else cache.tier_stats()
-    pools = {}
-    for bind, monitor in state.monitors.items():
-        pool = monitor.status()
-        pools[bind] = {
-            "size": pool.size,
-            "checked_out": pool.checked_out,
-            "overflow": pool.overflow,
-            "utilization": pool.utilization,
-        }
-    breakers = {
-        bind: {
-            "state": g.breaker.state.value,
-            "opens": g.breaker.opens,
-            "rejected": g.breaker.rejected,
-        }
-        for bind, g in state.guards.items()
-    }
     return {
-        "pid": os.getpid(),
-        "time": time.time(),
-        "breakers": breakers,
         "queries": queries,
         "counters": {
             "slow": summary.slow_queries,
@@ -93,15 +97,19 @@ def snapshot(state: PerfKitState) -> Snapshot:
             "errors": summary.errors,
             "evictions": summary.evictions,
             "n_plus_one_requests": sum(s.requests for s in suspects),
-            "checkout_timeouts": state.checkout_timeouts,
         },
         "n_plus_one_suspects": len(suspects),
-        "memory": state.memory(),
+    }
+
+
+def cache_snapshot(cache: TieredCache | None) -> Snapshot:
+    """The per-tier counts of ``cache``, as plain JSON data."""
+    tiers = {} if cache is None else cache.tier_stats()
+    return {
         "cache": {
             tier.value: {"hit": s.hits, "miss": s.misses, "errors": s.errors}
             for tier, s in tiers.items()
-        },
-        "pools": pools,
+        }
     }
 
 
@@ -171,7 +179,8 @@ def merge(snapshots: list[Snapshot]) -> Snapshot:
     return merged
 
 
-_BREAKER_SEVERITY = ("closed", "half_open", "open")
+#: Breaker states from the least to the most severe.
+BREAKER_SEVERITY = ("closed", "half_open", "open")
 
 
 def _merge_breakers(into: dict[str, t.Any], breakers: Mapping[str, t.Any], alive: bool) -> None:
@@ -181,9 +190,9 @@ def _merge_breakers(into: dict[str, t.Any], breakers: Mapping[str, t.Any], alive
         merged = into.setdefault(bind, {"state": None, "opens": 0, "rejected": 0})
         merged["opens"] += data["opens"]
         merged["rejected"] += data["rejected"]
-        if alive and data["state"] in _BREAKER_SEVERITY:
+        if alive and data["state"] in BREAKER_SEVERITY:
             current = merged["state"]
-            if current is None or _BREAKER_SEVERITY.index(data["state"]) > _BREAKER_SEVERITY.index(
+            if current is None or BREAKER_SEVERITY.index(data["state"]) > BREAKER_SEVERITY.index(
                 current
             ):
                 merged["state"] = data["state"]
@@ -207,10 +216,12 @@ class SnapshotWriter:
         return os.path.join(directory, f"perfkit_{self.tag}_{pid}.json")
 
     def write(self, directory: str) -> None:
-        """Write this process's snapshot, atomically."""
+        """Write this process's snapshot, atomically. The file is written under a hidden name
+        first, so the directory only ever lists whole snapshots."""
         data = snapshot(self.state)
         target = self.path(directory, data["pid"])
-        temporary = f"{target}.{threading.get_ident()}.tmp"
+        folder, name = os.path.split(target)
+        temporary = os.path.join(folder, f".{name}.{threading.get_ident()}.tmp")
         with open(temporary, "w", encoding="utf-8") as file:
             json.dump(data, file, separators=(",", ":"))
         os.replace(temporary, target)
@@ -250,139 +261,6 @@ class SnapshotWriter:
             time.sleep(SYNC_SECONDS)
 
 
-def _families(data: Snapshot, health: Mapping[str, Status]) -> Iterator[t.Any]:
-    from prometheus_client.core import CounterMetricFamily
-    from prometheus_client.core import GaugeMetricFamily
-    from prometheus_client.core import HistogramMetricFamily
-
-    duration = HistogramMetricFamily(
-        "perfkit_query_duration_seconds",
-        "Duration of SQL statements by operation.",
-        labels=["operation"],
-    )
-    for op, q in data["queries"].items():
-        buckets = [(repr(bound), count) for bound, count in zip(BOUNDS, q["buckets"], strict=True)]
-        buckets.append(("+Inf", q["count"]))
-        duration.add_metric([op], buckets, q["sum"])
-    yield duration
-
-    counters = data["counters"]
-    for name, key, text in (
-        ("perfkit_slow_queries", "slow", "Statements at or above PERFKIT_SLOW_QUERY_MS."),
-        (
-            "perfkit_very_slow_queries",
-            "very_slow",
-            "Statements at or above PERFKIT_VERY_SLOW_QUERY_MS.",
-        ),
-        ("perfkit_query_errors", "errors", "Statements that failed."),
-        ("perfkit_pattern_evictions", "evictions", "Statement patterns evicted from the stats."),
-        (
-            "perfkit_n_plus_one_requests",
-            "n_plus_one_requests",
-            "Requests that ran one SELECT pattern at least PERFKIT_N_PLUS_ONE_THRESHOLD times.",
-        ),
-        (
-            "perfkit_db_checkout_timeouts",
-            "checkout_timeouts",
-            "Requests that waited out the pool timeout.",
-        ),
-    ):
-        yield CounterMetricFamily(name, text, value=counters.get(key, 0))
-    yield GaugeMetricFamily(
-        "perfkit_n_plus_one_suspects",
-        "Distinct (endpoint, pattern) N+1 suspects.",
-        value=data["n_plus_one_suspects"],
-    )
-
-    entries = GaugeMetricFamily(
-        "perfkit_memory_entries",
-        "Entries in each bounded in-memory structure.",
-        labels=["structure"],
-    )
-    evictions = CounterMetricFamily(
-        "perfkit_memory_evictions",
-        "Entries each bounded in-memory structure dropped to stay within its limit.",
-        labels=["structure"],
-    )
-    for structure, usage in data["memory"].items():
-        entries.add_metric([structure], usage["entries"])
-        evictions.add_metric([structure], usage["evictions"])
-    yield entries
-    yield evictions
-
-    requests = CounterMetricFamily(
-        "perfkit_cache_requests",
-        "Tiered cache lookups by tier and result.",
-        labels=["tier", "result"],
-    )
-    errors = CounterMetricFamily(
-        "perfkit_cache_errors", "Cache backend errors by tier.", labels=["tier"]
-    )
-    for tier, counts in data["cache"].items():
-        requests.add_metric([tier, "hit"], counts["hit"])
-        requests.add_metric([tier, "miss"], counts["miss"])
-        errors.add_metric([tier], counts["errors"])
-    yield requests
-    yield errors
-
-    gauges = {
-        "size": GaugeMetricFamily(
-            "perfkit_db_pool_size", "Connections the pool keeps.", labels=["bind"]
-        ),
-        "checked_out": GaugeMetricFamily(
-            "perfkit_db_pool_checked_out", "Connections in use.", labels=["bind"]
-        ),
-        "overflow": GaugeMetricFamily(
-            "perfkit_db_pool_overflow", "Connections beyond the pool size.", labels=["bind"]
-        ),
-        "utilization": GaugeMetricFamily(
-            "perfkit_db_pool_utilization",
-            "Connections in use over the pool's capacity, 0 to 1.",
-            labels=["bind"],
-        ),
-    }
-    for bind, pool in data["pools"].items():
-        for name, family in gauges.items():
-            if pool[name] is not None:
-                family.add_metric([bind], pool[name])
-    yield from gauges.values()
-
-    breaker_state = GaugeMetricFamily(
-        "perfkit_db_breaker_state",
-        "1 for the current state of each engine's circuit breaker, 0 for the others.",
-        labels=["bind", "state"],
-    )
-    opens = CounterMetricFamily(
-        "perfkit_db_breaker_opens", "Times an engine's circuit breaker opened.", labels=["bind"]
-    )
-    rejected = CounterMetricFamily(
-        "perfkit_db_breaker_rejected",
-        "Checkouts refused at once because an engine's circuit breaker was open.",
-        labels=["bind"],
-    )
-    for bind, breaker in data.get("breakers", {}).items():
-        if breaker["state"] is not None:
-            for candidate in _BREAKER_SEVERITY:
-                breaker_state.add_metric(
-                    [bind, candidate], 1.0 if candidate == breaker["state"] else 0.0
-                )
-        opens.add_metric([bind], breaker["opens"])
-        rejected.add_metric([bind], breaker["rejected"])
-    yield breaker_state
-    yield opens
-    yield rejected
-
-    status = GaugeMetricFamily(
-        "perfkit_health_status",
-        "1 for the current status of each health check, 0 for the others.",
-        labels=["check", "status"],
-    )
-    for check, current in health.items():
-        for candidate in Status:
-            status.add_metric([check, candidate.value], 1.0 if candidate is current else 0.0)
-    yield status
-
-
 class PerfKitCollector:
     """A prometheus_client collector of PerfKit's metrics.
 
@@ -396,7 +274,9 @@ class PerfKitCollector:
 
     def collect(self) -> Iterator[t.Any]:
         """The metric families, for prometheus_client."""
-        return _families(self.data, self.health)
+        from ._families import families
+
+        return families(self.data, self.health, BOUNDS, BREAKER_SEVERITY)
 
 
 def exposition(

@@ -15,7 +15,6 @@ PerfKit's pool options reach an engine in one of two ways:
 from __future__ import annotations
 
 import dataclasses
-import os
 import threading
 import time
 import typing as t
@@ -28,6 +27,11 @@ from sqlalchemy import pool as sa_pool
 from sqlalchemy.dialects import plugins
 from sqlalchemy.engine import CreateEnginePlugin
 
+from ._compat import max_overflow as pool_max_overflow
+from ._compat import pre_ping as pool_pre_ping
+from ._compat import queue_pool_settings
+from ._compat import rebuild_pool
+from ._compat import recycle_seconds
 from .errors import ConfigError
 
 #: ``create_engine`` pool arguments and the pool constructor argument each one becomes.
@@ -175,21 +179,6 @@ def add_to_engine_options(
     return result
 
 
-def _queue_pool_settings(pool: sa_pool.QueuePool) -> dict[str, t.Any]:
-    # The same attributes QueuePool.recreate() reads, in SQLAlchemy 2.0 and 2.1.
-    return {
-        "pool_size": pool.size(),
-        "max_overflow": pool._max_overflow,
-        "timeout": pool.timeout(),
-        "recycle": pool._recycle,
-        "pre_ping": pool._pre_ping,
-        "use_lifo": pool._pool.use_lifo,
-        "echo": pool.echo,
-        "logging_name": pool._orig_logging_name,
-        "reset_on_return": pool._reset_on_return,
-    }
-
-
 def apply_to_engine(
     engine: sa.Engine, wanted: Mapping[str, t.Any], explicit: Collection[str], fix: str
 ) -> None:
@@ -216,16 +205,11 @@ def apply_to_engine(
     kwargs = pool_kwargs_for(type(old), pool_kwargs)
     if not kwargs or not isinstance(old, sa_pool.QueuePool):
         return
-    settings = _queue_pool_settings(old)
+    settings = queue_pool_settings(old)
     if all(settings.get(k) == v for k, v in kwargs.items()):
         return
     settings.update(kwargs)
-    engine.pool = type(old)(
-        old._creator,
-        _dispatch=old.dispatch,
-        dialect=old._dialect,
-        **settings,
-    )
+    engine.pool = rebuild_pool(old, settings)
     old.dispose()
 
 
@@ -269,11 +253,11 @@ def pool_status(engine: sa.Engine, checked_out: int | None = None) -> PoolStatus
         count them themselves.
     """
     pool = engine.pool
-    recycle = getattr(pool, "_recycle", -1)
-    pre_ping = bool(getattr(pool, "_pre_ping", False))
+    recycle = recycle_seconds(pool)
+    pre_ping = pool_pre_ping(pool)
     if isinstance(pool, sa_pool.QueuePool):
         size = pool.size()
-        max_overflow = pool._max_overflow
+        max_overflow = pool_max_overflow(pool)
         out = pool.checkedout()
         capacity = None if max_overflow < 0 or size == 0 else size + max_overflow
         return PoolStatus(
@@ -317,7 +301,6 @@ class EngineMonitor:
     def __init__(self, name: str, engine: sa.Engine, *, lazy: bool = False) -> None:
         self.name = name
         self.engine = engine
-        self.pid = os.getpid()
         self.since = time.time()
         self._lock = threading.Lock()
         self._counts = dict.fromkeys(POOL_EVENTS, 0)

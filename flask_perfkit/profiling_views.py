@@ -7,20 +7,18 @@ profiling status only.
 from __future__ import annotations
 
 import dataclasses
-import os
 import typing as t
 
+from flask import Blueprint
 from flask import Response
 
+from ._respond import answer
+from ._respond import done
+from ._respond import require_admin
 from ._state import PerfKitState
 from ._state import get_state
-from ._state import iso_time
 from .checks import Status
 from .errors import InvalidParameter
-from .health import bp
-from .health import details_allowed
-from .health import health_response
-from .health import require_admin
 from .params import int_arg
 from .params import number_arg
 from .params import single_arg
@@ -46,29 +44,35 @@ def _state_and_status() -> tuple[PerfKitState, Status]:
     return state, status
 
 
+def add_views(bp: Blueprint) -> None:
+    """Add the ``/profiling`` endpoints to ``bp``."""
+    for rule, endpoint, view, method in (
+        ("/profiling", "profiling", profiling, "GET"),
+        ("/profiling/queries", "profiling_queries", profiling_queries, "GET"),
+        ("/profiling/slow-queries", "profiling_slow_queries", profiling_slow_queries, "GET"),
+        ("/profiling/n-plus-one", "profiling_n_plus_one", profiling_n_plus_one, "GET"),
+        ("/profiling/reset", "profiling_reset", profiling_reset, "POST"),
+    ):
+        bp.add_url_rule(rule, endpoint, view, methods=[method])
+
+
 def _answer(status: Status, body: t.Callable[[PerfKitState], dict[str, t.Any]]) -> Response:
     state = get_state()
-    if not details_allowed():
-        return health_response({"status": status.value}, status)
-    since = iso_time(state.profiler.since)
-    return health_response(
-        {"status": status.value, **body(state), "pid": os.getpid(), "since": since}, status
-    )
+    return answer(status, lambda: body(state), state.profiler.since)
 
 
-@bp.get("/profiling", endpoint="profiling")
 def profiling() -> Response:
     """The report: summary, top patterns, slow queries, N+1 suspects, recommendations."""
-    state, status = _state_and_status()
-    if not details_allowed():
-        return health_response({"status": status.value}, status)
-    report = build_report(state.profiler, state.monitors.values())
-    since = iso_time(state.profiler.since)
-    body = {**report, "memory": state.memory(), "pid": os.getpid(), "since": since}
-    return health_response(body, status)
+    _, status = _state_and_status()
+    return _answer(status, _report)
 
 
-@bp.get("/profiling/queries", endpoint="profiling_queries")
+def _report(state: PerfKitState) -> dict[str, t.Any]:
+    report = build_report(state.profiler, state.recommendations())
+    memory = {name: dataclasses.asdict(usage) for name, usage in state.memory().items()}
+    return {**report, "memory": memory}
+
+
 def profiling_queries() -> Response:
     """Per-pattern statistics; ``limit`` (1-1000, default 50) and ``sort``."""
     sort = single_arg("sort")
@@ -88,7 +92,6 @@ def profiling_queries() -> Response:
     )
 
 
-@bp.get("/profiling/slow-queries", endpoint="profiling_slow_queries")
 def profiling_slow_queries() -> Response:
     """Recent slow executions, newest first; ``limit`` and ``min_ms``."""
     limit = _limit(50)
@@ -106,7 +109,6 @@ def profiling_slow_queries() -> Response:
     )
 
 
-@bp.get("/profiling/n-plus-one", endpoint="profiling_n_plus_one")
 def profiling_n_plus_one() -> Response:
     """The N+1 suspects."""
     _, status = _state_and_status()
@@ -116,9 +118,8 @@ def profiling_n_plus_one() -> Response:
     )
 
 
-@bp.post("/profiling/reset", endpoint="profiling_reset")
 @require_admin
 def profiling_reset() -> Response:
     """Forget every query statistic of this process. Admin only."""
     get_state().profiler.reset()
-    return health_response({"status": "pass", "reset": True, "pid": os.getpid()}, Status.PASS)
+    return done(reset=True)

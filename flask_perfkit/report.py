@@ -5,10 +5,9 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
+from .capability import Recommendation
 from .checks import CheckResult
 from .checks import Status
-from .database import Recommendation
-from .pool import EngineMonitor
 from .profiler import PatternStats
 from .profiler import ProfileSummary
 from .profiler import QueryProfiler
@@ -42,10 +41,8 @@ def profiling_status(summary: ProfileSummary, suspects: int) -> Status:
     return Status.PASS
 
 
-def recommendations(
-    profiler: QueryProfiler, monitors: t.Iterable[EngineMonitor]
-) -> list[Recommendation]:
-    """Advice drawn from the query statistics and the pools."""
+def recommendations(profiler: QueryProfiler) -> list[Recommendation]:
+    """Advice drawn from the query statistics."""
     summary = profiler.summary()
     advice: list[Recommendation] = []
     share = summary.slow_percentage
@@ -84,23 +81,18 @@ def recommendations(
                 "warning", f"{summary.errors} statement(s) failed since {summary.since}."
             )
         )
-    for monitor in monitors:
-        status = monitor.status()
-        if status.utilization is not None and status.utilization >= 0.7:
-            advice.append(
-                Recommendation(
-                    "warning",
-                    f"The pool of {monitor.name!r} is {status.utilization:.0%} used: slow"
-                    " statements hold connections longer, so fixing them relieves the pool.",
-                )
-            )
     return advice
 
 
 def build_report(
-    profiler: QueryProfiler, monitors: t.Iterable[EngineMonitor], limit: int = 10
+    profiler: QueryProfiler, advice: t.Iterable[Recommendation], limit: int = 10
 ) -> dict[str, t.Any]:
-    """The whole profiling report as JSON-ready data."""
+    """The whole profiling report as JSON-ready data.
+
+    :param profiler: The query statistics.
+    :param advice: The recommendations of every capability.
+    :param limit: The most patterns and slow queries listed.
+    """
     summary = profiler.summary()
     suspects = profiler.suspects()
     return {
@@ -109,7 +101,7 @@ def build_report(
         "top_patterns": [dataclasses.asdict(p) for p in top_patterns(profiler, limit=limit)],
         "slow_queries": [dataclasses.asdict(s) for s in profiler.slow_queries()[:limit]],
         "n_plus_one": [dataclasses.asdict(s) for s in suspects],
-        "recommendations": [dataclasses.asdict(r) for r in recommendations(profiler, monitors)],
+        "recommendations": [dataclasses.asdict(r) for r in advice],
     }
 
 

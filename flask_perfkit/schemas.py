@@ -102,7 +102,7 @@ class ConnectivitySchema(Schema):
 
 
 class BreakerSchema(Schema):
-    """The circuit breaker of one engine: :meth:`flask_perfkit.breaker.CircuitBreaker.status`."""
+    """The circuit breaker of one engine: ``CircuitBreaker.status()``."""
 
     state = fields.String(required=True, validate=validate.OneOf(["closed", "open", "half_open"]))
     consecutive_failures = fields.Integer(required=True)

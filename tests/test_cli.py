@@ -170,6 +170,23 @@ def test_reset_clears_this_process(make_app: AppFactory) -> None:
     assert calls == [1, 1]
 
 
+def test_reset_sets_the_pool_counts_back_to_zero(make_app: AppFactory) -> None:
+    app, db, _ = make_app(PERFKIT_ADMIN_TOKEN="t0ken")
+    with app.app_context():
+        db.session.execute(sa.text("SELECT 1"))
+        db.session.remove()
+    client = app.test_client()
+    auth = {"Authorization": "Bearer t0ken"}
+    before = client.get("/health/database/events", headers=auth).get_json()
+    assert before["engines"]["default"]["checkout"] >= 1
+    result = app.test_cli_runner().invoke(args=["perfkit", "reset"])
+    assert result.exit_code == 0, result.output
+    after = client.get("/health/database/events", headers=auth).get_json()
+    assert after["engines"]["default"]["checkout"] == 0
+    assert after["checkout_timeouts"] == 0
+    assert after["since"] > before["since"]
+
+
 def test_reset_with_url_resets_the_instance(served: tuple[Flask, SQLAlchemy, str]) -> None:
     app, _, url = served
     client = app.test_client()

@@ -39,9 +39,9 @@ def test_user_values_are_kept_and_resolved() -> None:
     app.config.update(
         PERFKIT_POOL_SIZE=7, PERFKIT_HEALTH_SHOW_DETAILS="never", PERFKIT_HEALTH_TIMEOUT=2
     )
-    PerfKit(app)
+    perfkit = PerfKit(app)
     with app.app_context():
-        config = get_state().config
+        config = perfkit.config
     assert config.pool.size == 7
     assert config.health.show_details is ShowDetails.NEVER
     assert config.health.timeout == 2.0
@@ -118,7 +118,7 @@ def test_disabled_turns_everything_off(make_app: AppFactory, tmp_path: t.Any) ->
     assert "perfkit" not in app.blueprints
     with app.app_context():
         engine = db.engine
-        assert get_state().monitors == {}
+        assert get_state().database.monitors == {}
         assert engine.pool.size() == 5  # type: ignore[attr-defined]
     assert app.test_client().get("/health").status_code == 404
     assert "plugins" not in app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})
@@ -150,7 +150,7 @@ def test_copied_config_keeps_working(tmp_path: t.Any) -> None:
     app.config = copy.deepcopy(app.config)
     db.init_app(app)
     with app.app_context():
-        assert get_state().monitors["default"].engine is db.engine
+        assert get_state().database.monitors["default"].engine is db.engine
         assert db.engine.pool.size() == 20  # type: ignore[attr-defined]
         db.engine.dispose()
 

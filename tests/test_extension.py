@@ -50,8 +50,10 @@ def test_one_instance_serves_several_apps_with_their_own_config() -> None:
     second.config["PERFKIT_HEALTH_URL_PREFIX"] = "/status"
     perfkit.init_app(first)
     perfkit.init_app(second)
-    assert get_state(first).config.pool.size == 3
-    assert get_state(second).config.pool.size == 20
+    with first.app_context():
+        assert perfkit.config.pool.size == 3
+    with second.app_context():
+        assert perfkit.config.pool.size == 20
     assert first.test_client().get("/health").status_code == 200
     assert second.test_client().get("/health").status_code == 404
     assert second.test_client().get("/status").status_code == 200
@@ -86,8 +88,8 @@ def test_constructor_db_is_the_default_for_init_app(tmp_path: object) -> None:
     perfkit.init_app(app)
     db.init_app(app)
     with app.app_context():
-        assert list(get_state().monitors) == ["default"]
-        assert get_state().monitors["default"].engine is db.engine
+        assert list(get_state().database.monitors) == ["default"]
+        assert get_state().database.monitors["default"].engine is db.engine
         db.engine.dispose()
 
 
@@ -99,4 +101,4 @@ def test_init_app_again_after_db_reinit_watches_the_new_engine(make_app: AppFact
     db.init_app(app)
     with app.app_context():
         assert db.engine is not first
-        assert get_state().monitors["default"].engine is db.engine
+        assert get_state().database.monitors["default"].engine is db.engine

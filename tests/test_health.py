@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from flask_perfkit import CheckResult
 from flask_perfkit import PerfKit
 from flask_perfkit import Status
-from flask_perfkit import database
+from flask_perfkit import _probe
 from flask_perfkit import require_admin
 from flask_perfkit.schemas import DatabaseEventsSchema
 from flask_perfkit.schemas import DatabaseHealthSchema
@@ -37,7 +37,7 @@ def test_liveness_touches_nothing(
     def no_probe(*args: t.Any) -> float:
         raise AssertionError("liveness must not probe the database")
 
-    monkeypatch.setattr(database, "probe", no_probe)
+    monkeypatch.setattr(_probe, "probe", no_probe)
     client = app.test_client()
     for _ in range(3):
         response = client.get("/health")

@@ -249,5 +249,8 @@ def test_a_worker_writes_its_snapshot_on_its_own(
 
 def _tag(app: Flask) -> str:
     from flask_perfkit._state import get_state
+    from flask_perfkit.capabilities.metrics import MetricsCapability
 
-    return get_state(app).metrics_writer.tag
+    capability = get_state(app).registry[MetricsCapability.name]
+    assert isinstance(capability, MetricsCapability)
+    return capability.writer.tag

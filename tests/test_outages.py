@@ -84,8 +84,7 @@ def assert_unavailable(response: t.Any) -> None:
 
 
 def breaker_of(app: Flask) -> _breaker.CircuitBreaker:
-    state = t.cast(t.Any, app.extensions["perfkit"])._states[app]
-    return t.cast(_breaker.CircuitBreaker, state.guards["default"].breaker)
+    return get_state(app).database.guards["default"].breaker
 
 
 def state_of(breaker: _breaker.CircuitBreaker) -> str:
@@ -574,7 +573,7 @@ def test_an_apps_handler_for_sqlalchemy_errors_wins_over_its_http_handler(
     assert len(seen) == 4
     assert type(seen[3]) is sa.exc.TimeoutError
     # The pool timeout is still counted.
-    assert get_state(app).checkout_timeouts == 1
+    assert get_state(app).database.checkout_timeouts == 1
 
 
 def test_an_apps_http_handler_alone_gets_the_503(make_app: AppFactory, refused_url: str) -> None:

@@ -124,7 +124,7 @@ def test_every_bind_is_configured_and_watched(
         assert queue_pool(engines["audit"]).size() == 2
         assert queue_pool(engines["audit"])._max_overflow == 40
         assert isinstance(engines["memory"].pool, sa_pool.StaticPool)
-        monitors = get_state().monitors
+        monitors = get_state().database.monitors
         assert set(monitors) == {"default", "users", "audit", "memory"}
         for key, engine in engines.items():
             assert monitors["default" if key is None else key].engine is engine
@@ -173,7 +173,7 @@ def test_plain_engine_pool_is_rebuilt_and_keeps_its_listeners(tmp_path: Path) ->
         assert conn.execute(sa.text("SELECT 1")).scalar() == 1
     assert len(connects) == 1
     with app.app_context():
-        assert get_state().monitors["default"].event_counts()["connect"] == 1
+        assert get_state().database.monitors["default"].event_counts()["connect"] == 1
     engine.dispose()
 
 

@@ -91,7 +91,7 @@ def test_a_new_engine_is_counted_and_profiled_from_its_first_connection() -> Non
     perfkit = PerfKit()
     app = _sqlite_app("registration_first_connect", perfkit, db)
     with app.app_context():
-        monitor = get_state().monitors["default"]
+        monitor = get_state().database.monitors["default"]
         assert set(monitor.event_counts().values()) == {0}
         with db.engine.connect() as conn:
             assert conn.execute(sa.text("SELECT 41 + 1")).scalar() == 42
@@ -112,7 +112,7 @@ def test_a_monitor_removed_before_the_first_connection_never_listens() -> None:
     perfkit = PerfKit()
     app = _sqlite_app("registration_removed", perfkit, db)
     with app.app_context():
-        monitor = get_state().monitors["default"]
+        monitor = get_state().database.monitors["default"]
         monitor.remove()
         with db.engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))

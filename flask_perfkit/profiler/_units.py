@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import datetime
+from .._time import iso_time
 
-
-def iso(timestamp: float) -> str:
-    """``timestamp`` as an ISO 8601 UTC time to the millisecond."""
-    return datetime.datetime.fromtimestamp(timestamp, datetime.UTC).isoformat(
-        timespec="milliseconds"
-    )
+#: ``timestamp`` as an ISO 8601 UTC time to the millisecond: PerfKit's one time format.
+iso = iso_time
 
 
 def ms(seconds: float) -> float:

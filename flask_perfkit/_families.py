@@ -1,0 +1,179 @@
+"""The Prometheus metric families of a (merged) metrics snapshot, one function per area.
+
+Imported only when ``/health/metrics`` is scraped, as it needs prometheus_client.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from collections.abc import Iterator
+from collections.abc import Mapping
+
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import HistogramMetricFamily
+
+from .checks import Status
+
+Snapshot = dict[str, t.Any]
+
+_COUNTERS = (
+    ("perfkit_slow_queries", "slow", "Statements at or above PERFKIT_SLOW_QUERY_MS."),
+    (
+        "perfkit_very_slow_queries",
+        "very_slow",
+        "Statements at or above PERFKIT_VERY_SLOW_QUERY_MS.",
+    ),
+    ("perfkit_query_errors", "errors", "Statements that failed."),
+    ("perfkit_pattern_evictions", "evictions", "Statement patterns evicted from the stats."),
+    (
+        "perfkit_n_plus_one_requests",
+        "n_plus_one_requests",
+        "Requests that ran one SELECT pattern at least PERFKIT_N_PLUS_ONE_THRESHOLD times.",
+    ),
+    (
+        "perfkit_db_checkout_timeouts",
+        "checkout_timeouts",
+        "Requests that waited out the pool timeout.",
+    ),
+)
+
+_POOL_GAUGES = (
+    ("size", "perfkit_db_pool_size", "Connections the pool keeps."),
+    ("checked_out", "perfkit_db_pool_checked_out", "Connections in use."),
+    ("overflow", "perfkit_db_pool_overflow", "Connections beyond the pool size."),
+    (
+        "utilization",
+        "perfkit_db_pool_utilization",
+        "Connections in use over the pool's capacity, 0 to 1.",
+    ),
+)
+
+
+def families(
+    data: Snapshot,
+    health: Mapping[str, Status],
+    bounds: tuple[float, ...],
+    breaker_states: tuple[str, ...],
+) -> Iterator[t.Any]:
+    """Every metric family of ``data`` and of the health statuses ``health``.
+
+    :param bounds: The upper bounds of the duration histogram, in seconds.
+    :param breaker_states: Every state of a circuit breaker.
+    """
+    yield _duration(data, bounds)
+    yield from _query_counters(data)
+    yield from _memory(data)
+    yield from _cache(data)
+    yield from _pools(data)
+    yield from _breakers(data, breaker_states)
+    yield _health(health)
+
+
+def _duration(data: Snapshot, bounds: tuple[float, ...]) -> t.Any:
+    duration = HistogramMetricFamily(
+        "perfkit_query_duration_seconds",
+        "Duration of SQL statements by operation.",
+        labels=["operation"],
+    )
+    for op, q in data["queries"].items():
+        buckets = [(repr(bound), count) for bound, count in zip(bounds, q["buckets"], strict=True)]
+        buckets.append(("+Inf", q["count"]))
+        duration.add_metric([op], buckets, q["sum"])
+    return duration
+
+
+def _query_counters(data: Snapshot) -> Iterator[t.Any]:
+    counters = data["counters"]
+    for name, key, text in _COUNTERS:
+        yield CounterMetricFamily(name, text, value=counters.get(key, 0))
+    yield GaugeMetricFamily(
+        "perfkit_n_plus_one_suspects",
+        "Distinct (endpoint, pattern) N+1 suspects.",
+        value=data["n_plus_one_suspects"],
+    )
+
+
+def _memory(data: Snapshot) -> Iterator[t.Any]:
+    entries = GaugeMetricFamily(
+        "perfkit_memory_entries",
+        "Entries in each bounded in-memory structure.",
+        labels=["structure"],
+    )
+    evictions = CounterMetricFamily(
+        "perfkit_memory_evictions",
+        "Entries each bounded in-memory structure dropped to stay within its limit.",
+        labels=["structure"],
+    )
+    for structure, usage in data["memory"].items():
+        entries.add_metric([structure], usage["entries"])
+        evictions.add_metric([structure], usage["evictions"])
+    yield entries
+    yield evictions
+
+
+def _cache(data: Snapshot) -> Iterator[t.Any]:
+    requests = CounterMetricFamily(
+        "perfkit_cache_requests",
+        "Tiered cache lookups by tier and result.",
+        labels=["tier", "result"],
+    )
+    errors = CounterMetricFamily(
+        "perfkit_cache_errors", "Cache backend errors by tier.", labels=["tier"]
+    )
+    for tier, counts in data["cache"].items():
+        requests.add_metric([tier, "hit"], counts["hit"])
+        requests.add_metric([tier, "miss"], counts["miss"])
+        errors.add_metric([tier], counts["errors"])
+    yield requests
+    yield errors
+
+
+def _pools(data: Snapshot) -> Iterator[t.Any]:
+    gauges = {
+        key: GaugeMetricFamily(name, text, labels=["bind"]) for key, name, text in _POOL_GAUGES
+    }
+    for bind, pool in data["pools"].items():
+        for key, family in gauges.items():
+            if pool[key] is not None:
+                family.add_metric([bind], pool[key])
+    yield from gauges.values()
+
+
+def _breakers(data: Snapshot, states: tuple[str, ...]) -> Iterator[t.Any]:
+    breaker_state = GaugeMetricFamily(
+        "perfkit_db_breaker_state",
+        "1 for the current state of each engine's circuit breaker, 0 for the others.",
+        labels=["bind", "state"],
+    )
+    opens = CounterMetricFamily(
+        "perfkit_db_breaker_opens", "Times an engine's circuit breaker opened.", labels=["bind"]
+    )
+    rejected = CounterMetricFamily(
+        "perfkit_db_breaker_rejected",
+        "Checkouts refused at once because an engine's circuit breaker was open.",
+        labels=["bind"],
+    )
+    for bind, breaker in data.get("breakers", {}).items():
+        if breaker["state"] is not None:
+            for candidate in states:
+                breaker_state.add_metric(
+                    [bind, candidate], 1.0 if candidate == breaker["state"] else 0.0
+                )
+        opens.add_metric([bind], breaker["opens"])
+        rejected.add_metric([bind], breaker["rejected"])
+    yield breaker_state
+    yield opens
+    yield rejected
+
+
+def _health(health: Mapping[str, Status]) -> t.Any:
+    status = GaugeMetricFamily(
+        "perfkit_health_status",
+        "1 for the current status of each health check, 0 for the others.",
+        labels=["check", "status"],
+    )
+    for check, current in health.items():
+        for candidate in Status:
+            status.add_metric([check, candidate.value], 1.0 if candidate is current else 0.0)
+    return status

@@ -1,0 +1,66 @@
+"""The cache capability: the app's tiered cache on its backend, its check and endpoints."""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import Blueprint
+from flask import Flask
+
+from .. import cache_views
+from .._time import iso_time
+from ..cache import TieredCache
+from ..cache.backend import backend_getter
+from ..capability import Capability
+from ..capability import Component
+from ..capability import Wiring
+from ..checks import HealthCheck
+from ..metrics import cache_snapshot
+
+if t.TYPE_CHECKING:
+    from .._state import PerfKitState
+
+
+class CacheCapability(Capability):
+    """The tiered cache; its backend is set by :meth:`init_app`."""
+
+    name = "cache"
+
+    def __init__(self, state: PerfKitState) -> None:
+        super().__init__(state)
+        #: The app's tiered cache, once wired.
+        self.cache: TieredCache | None = None
+        self._check: HealthCheck | None = None
+
+    def init_app(self, app: Flask, wiring: Wiring) -> None:
+        config = self.state.config
+        backend = backend_getter(app, wiring.cache, config.cache.socket_timeout)
+        self.cache = TieredCache(config, backend, app)
+        self._check = HealthCheck(
+            "cache",
+            cache_views.cache_check(self.cache),
+            critical=False,
+            component_type="datastore",
+        )
+        self.state.checks_changed()
+
+    @staticmethod
+    def add_views(bp: Blueprint) -> None:
+        cache_views.add_views(bp)
+
+    def health_checks(self) -> list[HealthCheck]:
+        return [] if self._check is None else [self._check]
+
+    def component(self) -> Component:
+        cache = self.cache
+        if cache is None:
+            return Component("cache", None)
+        body = {**cache.backend_status(), "tiers": cache.stats(), "since": iso_time(cache.since)}
+        return Component("cache", body)
+
+    def metrics(self) -> t.Mapping[str, t.Any]:
+        return cache_snapshot(self.cache)
+
+    def reset(self) -> None:
+        if self.cache is not None:
+            self.cache.reset_stats()

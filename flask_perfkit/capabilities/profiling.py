@@ -1,0 +1,80 @@
+"""The profiling capability: the app's query statistics, its check, report and endpoints."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+import sqlalchemy as sa
+from flask import Blueprint
+from flask import Flask
+
+from .. import profiling_views
+from ..capability import Capability
+from ..capability import Component
+from ..capability import MemoryUsage
+from ..capability import Recommendation
+from ..capability import Wiring
+from ..checks import HealthCheck
+from ..metrics import profiler_snapshot
+from ..profiler import QueryProfiler
+from ..report import profiling_check
+from ..report import recommendations
+
+if t.TYPE_CHECKING:
+    from .._state import PerfKitState
+
+
+class ProfilingCapability(Capability):
+    """Collects every statement of every watched engine, per request and in total."""
+
+    name = "profiling"
+
+    def __init__(self, state: PerfKitState) -> None:
+        super().__init__(state)
+        app = state.app
+        #: The app's query statistics.
+        self.profiler = QueryProfiler(state.config, app)
+        self._check = HealthCheck(
+            "profiling",
+            profiling_check(self.profiler),
+            critical=False,
+            component_type="system",
+            in_thread=False,
+        )
+
+    def init_app(self, app: Flask, wiring: Wiring) -> None:
+        # First, so statements run by other before_request functions are collected too.
+        app.before_request_funcs.setdefault(None, []).insert(0, self.profiler.start_request)
+        app.teardown_request(self.profiler.end_request)
+
+    @staticmethod
+    def add_views(bp: Blueprint) -> None:
+        profiling_views.add_views(bp)
+
+    def attach_engine(self, engine: sa.Engine) -> None:
+        self.profiler.attach(engine)
+
+    def detach_engine(self, engine: sa.Engine) -> None:
+        self.profiler.detach(engine)
+
+    def health_checks(self) -> list[HealthCheck]:
+        return [self._check]
+
+    def component(self) -> Component:
+        profiler = self.profiler
+        summary = profiler.summary()
+        body = {**dataclasses.asdict(summary), "n_plus_one_suspects": len(profiler.suspects())}
+        return Component("profiling", body)
+
+    def recommendations(self) -> list[Recommendation]:
+        return recommendations(self.profiler)
+
+    def metrics(self) -> t.Mapping[str, t.Any]:
+        return profiler_snapshot(self.profiler)
+
+    def memory(self) -> dict[str, MemoryUsage]:
+        return {name: MemoryUsage(**usage) for name, usage in self.profiler.memory().items()}
+
+    def reset(self) -> None:
+        self.profiler.reset()
