@@ -83,7 +83,8 @@ _TAGS = TagTable(
         Tag(int, "i", lambda v, _: str(int(v)), text(_short_int)),
         Tag(float, "f", lambda v, _: repr(v), text(float)),
         Tag(decimal.Decimal, "d", as_text, text(decimal.Decimal)),
-        Tag(str, "s", lambda v, _: str(v), text(str)),
+        # The text itself: the str() of a str-mixin enum's member is its name.
+        Tag(str, "s", lambda v, _: str.__str__(v), text(str)),
         Tag(datetime.datetime, "dt", iso, text(datetime.datetime.fromisoformat)),
         Tag(datetime.date, "da", iso, text(datetime.date.fromisoformat)),
         Tag(datetime.time, "t", iso, text(datetime.time.fromisoformat)),

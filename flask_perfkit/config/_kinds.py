@@ -24,8 +24,13 @@ class Kind(t.Protocol):
 
 
 def _is_number(value: t.Any) -> bool:
-    """Whether ``value`` is a finite int or float, and not a bool."""
-    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+    """Whether ``value`` is an int or float within a float's finite range, and not a bool."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 @dataclasses.dataclass(frozen=True)
