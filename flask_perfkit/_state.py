@@ -63,6 +63,8 @@ class PerfKitState:
         self.extra_checks: dict[str, HealthCheck] = {}
         #: Every check, and the readiness ones, rebuilt when checks change.
         self._checks_memo: tuple[list[HealthCheck], list[HealthCheck]] | None = None
+        #: Counts changes of the checks, so a list assembled across a change is not kept.
+        self._checks_version = 0
         #: Encoded health bodies by (id of the checks list, detailed), with the checks and the
         #: results they were made of.
         self.body_memo: dict[tuple[int, bool], tuple[t.Any, tuple[t.Any, ...], t.Any, bytes]] = {}
@@ -124,11 +126,13 @@ class PerfKitState:
         with self._lock:
             self.extra_checks[check.name] = check
             self._checks_memo = None
+            self._checks_version += 1
 
     def checks_changed(self) -> None:
         """Rebuild the list of checks on next use, as a capability's checks changed."""
         with self._lock:
             self._checks_memo = None
+            self._checks_version += 1
 
     def all_checks(self) -> list[HealthCheck]:
         """Every check: each capability's in registry order, then the app's.
@@ -146,6 +150,7 @@ class PerfKitState:
         memo = self._checks_memo
         if memo is not None:
             return memo
+        version = self._checks_version
         builtin = [check for cap in self.registry.values() for check in cap.health_checks()]
         with self._lock:
             checks = {check.name: check for check in builtin}
@@ -156,7 +161,9 @@ class PerfKitState:
                 _override(check, overrides[check.name]) if check.name in overrides else check
                 for check in checks.values()
             ]
-            memo = self._checks_memo = (every, [check for check in every if check.readiness])
+            memo = (every, [check for check in every if check.readiness])
+            if version == self._checks_version:
+                self._checks_memo = memo
         return memo
 
     def components(self) -> dict[str, t.Any]:

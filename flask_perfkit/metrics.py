@@ -217,10 +217,12 @@ class SnapshotWriter:
         return os.path.join(directory, f"perfkit_{self.tag}_{pid}.json")
 
     def write(self, directory: str) -> None:
-        """Write this process's snapshot, atomically."""
+        """Write this process's snapshot, atomically. The file is written under a hidden name
+        first, so the directory only ever lists whole snapshots."""
         data = snapshot(self.state)
         target = self.path(directory, data["pid"])
-        temporary = f"{target}.{threading.get_ident()}.tmp"
+        folder, name = os.path.split(target)
+        temporary = os.path.join(folder, f".{name}.{threading.get_ident()}.tmp")
         with open(temporary, "w", encoding="utf-8") as file:
             json.dump(data, file, separators=(",", ":"))
         os.replace(temporary, target)

@@ -59,6 +59,9 @@ def test_default_pool_options_dict_is_not_shared_between_apps() -> None:
     assert second.config["PERFKIT_POOL_OPTIONS"] == {}
 
 
+#: An int no float can hold.
+HUGE = 10**400
+
 BAD_VALUES: list[tuple[str, t.Any, str]] = [
     (ConfigKey.POOL_SIZE, -1, "whole number"),
     (ConfigKey.POOL_SIZE, "20", "whole number"),
@@ -68,6 +71,11 @@ BAD_VALUES: list[tuple[str, t.Any, str]] = [
     (ConfigKey.POOL_PRE_PING, "yes", "True or False"),
     (ConfigKey.POOL_TIMEOUT, 0, "more than 0"),
     (ConfigKey.POOL_TIMEOUT, float("nan"), "more than 0"),
+    # Past a float's range: too large for any number of seconds.
+    (ConfigKey.POOL_TIMEOUT, HUGE, "more than 0"),
+    (ConfigKey.SLOW_QUERY_MS, -HUGE, "milliseconds"),
+    (ConfigKey.DB_STATEMENT_TIMEOUT, HUGE, "or None"),
+    (ConfigKey.HEALTH_CHECKS, {"database": {"timeout": HUGE}}, "positive number"),
     (ConfigKey.POOL_OPTIONS, ["pool_size"], "dict"),
     (ConfigKey.HEALTH_URL_PREFIX, "health", "starting with '/'"),
     (ConfigKey.HEALTH_TIMEOUT, -0.5, "more than 0"),
@@ -79,7 +87,11 @@ BAD_VALUES: list[tuple[str, t.Any, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("key", "value", "fragment"), BAD_VALUES)
+def _short_id(value: t.Any) -> str | None:
+    return "HUGE" if value is HUGE or value == -HUGE else None
+
+
+@pytest.mark.parametrize(("key", "value", "fragment"), BAD_VALUES, ids=_short_id)
 def test_bad_values_fail_in_init_app_naming_the_key(key: str, value: t.Any, fragment: str) -> None:
     app = Flask(__name__)
     app.config[key] = value
@@ -237,6 +249,7 @@ def test_a_misspelled_pool_option_is_a_config_error(make_app: AppFactory, order:
         ({"pool_recycle": -2}, "PERFKIT_POOL_OPTIONS['pool_recycle'] must be a number of"),
         ({"pool_timeout": -1}, "PERFKIT_POOL_OPTIONS['pool_timeout'] must be a number of"),
         ({"pool_timeout": float("nan")}, "PERFKIT_POOL_OPTIONS['pool_timeout'] must be a"),
+        ({"pool_timeout": HUGE}, "PERFKIT_POOL_OPTIONS['pool_timeout'] must be a"),
         ({"pool_pre_ping": "yes"}, "PERFKIT_POOL_OPTIONS['pool_pre_ping'] must be True or"),
         ({"poolclass": "NullPool"}, "PERFKIT_POOL_OPTIONS['poolclass'] must be a pool class"),
         ({"connect_args": "password=pw-in-args"}, "PERFKIT_POOL_OPTIONS['connect_args'] must"),

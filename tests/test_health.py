@@ -14,6 +14,7 @@ from flask_perfkit import PerfKit
 from flask_perfkit import Status
 from flask_perfkit import _probe
 from flask_perfkit import require_admin
+from flask_perfkit._state import get_state
 from flask_perfkit.schemas import DatabaseEventsSchema
 from flask_perfkit.schemas import DatabaseHealthSchema
 from flask_perfkit.schemas import HealthSchema
@@ -271,3 +272,23 @@ def test_every_bind_has_its_own_checks(make_app: AppFactory, tmp_path: t.Any) ->
     }
     engines = app.test_client().get("/health/database").get_json()["engines"]
     assert set(engines) == {"default", "users"}
+
+
+def test_an_engine_added_while_the_checks_are_assembled_gets_its_checks() -> None:
+    app = Flask(__name__)
+    PerfKit(app, engine=sa.create_engine("sqlite://"))
+    state = get_state(app)
+    database = state.database
+    assembling = database.health_checks
+
+    def add_an_engine_meanwhile() -> list[t.Any]:
+        checks = assembling()
+        database.health_checks = assembling  # type: ignore[method-assign]
+        database.add_monitor("reports", sa.create_engine("sqlite://"))
+        return checks
+
+    database.health_checks = add_an_engine_meanwhile  # type: ignore[method-assign]
+    state.all_checks()
+    names = [check.name for check in state.all_checks()]
+    assert "db.reports" in names and "db.reports:connections" in names
+    assert "db.reports" in [check.name for check in state.readiness_checks()]

@@ -3,6 +3,7 @@ from __future__ import annotations
 import base64
 import datetime
 import decimal
+import enum
 import hmac
 import json
 import uuid
@@ -565,6 +566,36 @@ def test_cursor_values_of_other_types_are_refused() -> None:
         "fp",
         2,
     ) == ([decimal.Decimal("1.10"), uuid.UUID(int=5)], False)
+
+
+class Grade(str, enum.Enum):  # noqa: UP042
+    """A str-mixin enum: its ``str()`` is ``Grade.low``, its value ``"l"``."""
+
+    low = "l"
+    high = "h"
+
+
+def test_walks_an_ordering_by_a_str_mixin_enum(make_app: AppFactory) -> None:
+    app, db, _ = make_app(SECRET_KEY="k")
+    table = sa.Table(
+        "perfkit_graded",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("grade", sa.Enum(Grade, name="perfkit_grade")),
+    )
+    with app.app_context():
+        table.create(db.engine)
+        with db.engine.begin() as conn:
+            conn.execute(
+                table.insert(), [{"id": i, "grade": list(Grade)[i % 2]} for i in range(1, 7)]
+            )
+        stmt = sa.select(table).order_by(table.c.grade, table.c.id)
+        first = paginate(stmt, page_size=2, strategy="cursor", session=db.session)
+        rest = paginate(stmt, page_size=9, cursor=first.metadata.next_cursor, session=db.session)
+        expected = db.session.scalars(sa.select(table.c.id).order_by(table.c.grade, table.c.id))
+        assert [r["id"] for r in [*first.items, *rest.items]] == list(expected)
+    codec = CursorCodec(["k"])
+    assert codec.decode(codec.encode([Grade.high], False, "fp"), "fp", 1) == (["h"], False)
 
 
 @settings(max_examples=5000, deadline=None)

@@ -27,8 +27,13 @@ _NUMBER_TYPES = (int, float)
 
 
 def _is_number(value: t.Any) -> bool:
-    """Whether ``value`` is a finite int or float, and not a bool."""
-    return isinstance(value, _NUMBER_TYPES) and not isinstance(value, bool) and math.isfinite(value)
+    """Whether ``value`` is an int or float within a float's finite range, and not a bool."""
+    if not isinstance(value, _NUMBER_TYPES) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 @dataclasses.dataclass(frozen=True)
