@@ -184,10 +184,16 @@ _TOP: tuple[tuple[str, str], ...] = tuple(
 )
 
 
+#: Every key, its default, and whether the default is a dict that each app gets a copy of.
+_DEFAULT_ITEMS: tuple[tuple[str, t.Any, bool], ...] = tuple(
+    (key, value, isinstance(value, dict)) for key, value in DEFAULTS.items()
+)
+
+
 def apply_defaults(config: t.MutableMapping[str, t.Any]) -> None:
     """Write every missing key's default into ``config``, so effective values are visible."""
-    for key, value in DEFAULTS.items():
-        config.setdefault(key, dict(value) if isinstance(value, dict) else value)
+    for key, value, copied in _DEFAULT_ITEMS:
+        config.setdefault(key, dict(value) if copied else value)
 
 
 def resolve(config: Mapping[str, t.Any]) -> PerfKitConfig:
