@@ -82,7 +82,22 @@ def fields_of(value: t.Any) -> dict[str, t.Any]:
 
     :param value: A dataclass instance.
     """
-    return {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
+    return {name: getattr(value, name) for name in field_names(type(value))}
+
+
+#: The field names of each dataclass :func:`fields_of` has seen.
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    """The names of the fields of the dataclass ``cls``, in order.
+
+    :param cls: A dataclass.
+    """
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(field.name for field in dataclasses.fields(cls))
+    return names
 
 
 class Capability:
