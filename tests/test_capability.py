@@ -146,7 +146,7 @@ def test_the_schema_refuses_the_block_without_the_capability(app: Flask) -> None
     body = app.test_client().get("/health/full").get_json()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(flask_perfkit.capabilities, "CAPABILITIES", CAPABILITIES)
-        errors = FullHealthSchema().validate(body)
+        errors: t.Any = FullHealthSchema().validate(body)
     assert errors == {"components": {"server_errors": ["Unknown field."]}}
 
 
