@@ -5,6 +5,7 @@ import sys
 import typing as t
 
 from docutils import nodes
+from marshmallow import Schema
 from sphinx.addnodes import pending_xref
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
@@ -25,7 +26,7 @@ autodoc_typehints = "description"
 autodoc_member_order = "bysource"
 autodoc_preserve_defaults = True
 default_role = "code"
-nitpicky = False
+nitpicky = True
 # Type variables (``P``, ``R``, ``F``: one capital letter) have no documentation to link to.
 nitpick_ignore_regex = [(r"py:(class|obj)", r"(typing\.)?~?([\w.]+\.)?[A-Z]")]
 
@@ -56,10 +57,9 @@ html_context = {"project_links": []}
 html_static_path: list[str] = []
 exclude_patterns = ["_build", "_inventories"]
 
-#: Modules whose import names are used to read a type hint that autodoc could not evaluate.
-#: The schemas inherit the constructor of marshmallow's ``Schema``, whose hints are written
-#: with ``marshmallow.schema``'s imports (``types.StrSequenceOrSet``).
-_HINT_MODULES = ("flask_perfkit", "marshmallow")
+#: Packages whose modules' import names are used to read a type hint that autodoc could not
+#: evaluate.
+_HINT_MODULES = ("flask_perfkit",)
 
 
 def _hint_targets(target: str) -> list[str]:
@@ -118,5 +118,31 @@ def _resolve_hint(
     return None
 
 
+def _schema_signature(
+    app: Sphinx,
+    what: str,
+    name: str,
+    obj: t.Any,
+    options: t.Any,
+    signature: str | None,
+    return_annotation: str | None,
+) -> tuple[str, None] | None:
+    """Show a schema of ``flask_perfkit.schemas`` without a signature or parameters.
+
+    Connected to ``autodoc-process-signature``. The schemas take the constructor of
+    :class:`marshmallow.Schema` unchanged (``only``, ``exclude``, ``many``, ...), which
+    marshmallow documents, with hints (``types.StrSequenceOrSet``) that marshmallow's
+    documentation does not; each schema's page names its base class instead of repeating them.
+    """
+    if what != "class" or not (inspect.isclass(obj) and issubclass(obj, Schema)):
+        return None
+    if not obj.__module__.startswith("flask_perfkit."):
+        return None
+    annotations = getattr(app.env.current_document, "autodoc_annotations", {})
+    annotations.pop(name, None)
+    return "", None
+
+
 def setup(app: Sphinx) -> None:
     app.connect("missing-reference", _resolve_hint, priority=600)
+    app.connect("autodoc-process-signature", _schema_signature)

@@ -16,6 +16,7 @@ import uuid
 import sqlalchemy as sa
 
 from . import _compat
+from .errors import MalformedValue
 
 
 class EnumName(str):
@@ -25,7 +26,7 @@ class EnumName(str):
 
 
 def _bad() -> t.NoReturn:
-    raise ValueError("bad value")
+    raise MalformedValue("bad value")
 
 
 ValueCheck = t.Callable[[t.Any], bool]
@@ -43,7 +44,8 @@ def value_reader(
 ) -> ValueReader:
     """What a decoded cursor value is bound as for a column of ``column_type``.
 
-    The reader raises :exc:`ValueError` for a value that does not fit the column.
+    The reader raises :exc:`.MalformedValue`, a :exc:`ValueError`, for a value that does not
+    fit the column.
 
     Whatever the type, a value must be one the database can take as a bound parameter: no
     NaN or infinity (outside PostgreSQL's numeric types), no NUL or lone surrogate in a

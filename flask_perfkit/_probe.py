@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from . import breaker
 from ._compat import pymysql_socket
+from .errors import ProbeTimeout
 
 if t.TYPE_CHECKING:
     from .pool import EngineMonitor
@@ -154,7 +155,7 @@ def probe(monitor: EngineMonitor, timeout: float) -> float:
             cursor.close()
     except Exception:
         if watchdog.fired:
-            raise TimeoutError("The probe ran out of time and was abandoned.") from None
+            raise ProbeTimeout("The probe ran out of time and was abandoned.") from None
         raise
     finally:
         watchdog.stop()

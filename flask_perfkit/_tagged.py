@@ -12,12 +12,14 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
+from .errors import MalformedValue
+
 #: Encodes a nested value, for tags of containers.
 Recurse = t.Callable[[t.Any], t.Any]
 
 
 def _no_load(payload: t.Any) -> t.NoReturn:
-    raise ValueError("This tag is written, never read.")
+    raise MalformedValue("This tag is written, never read.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,13 +88,13 @@ class TagTable:
     def decode(self, item: t.Any) -> t.Any:
         """The value of a ``[tag, payload]`` pair.
 
-        :raises ValueError: ``item`` is not a pair of a known tag and a payload it accepts.
+        :raises MalformedValue: ``item`` is not a pair of a known tag and a payload it accepts.
         """
         if not isinstance(item, list) or len(item) != 2 or not isinstance(item[0], str):
-            raise ValueError("Not a tagged value.")
+            raise MalformedValue("Not a tagged value.")
         tag = self._by_name.get(item[0])
         if tag is None:
-            raise ValueError(f"Unknown tag {item[0]!r}.")
+            raise MalformedValue(f"Unknown tag {item[0]!r}.")
         return tag.load(item[1])
 
 
@@ -101,7 +103,7 @@ def text(load: t.Callable[[str], t.Any]) -> t.Callable[[t.Any], t.Any]:
 
     def read(payload: t.Any) -> t.Any:
         if not isinstance(payload, str):
-            raise ValueError("The payload of this tag is text.")
+            raise MalformedValue("The payload of this tag is text.")
         return load(payload)
 
     return read

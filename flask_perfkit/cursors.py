@@ -40,6 +40,8 @@ from ._tagged import as_text
 from ._tagged import iso
 from ._tagged import text
 from .errors import InvalidCursor
+from .errors import MalformedValue
+from .errors import UnencodableCursorValue
 
 __all__ = [
     "MAX_CURSOR_LENGTH",
@@ -63,7 +65,7 @@ _MICROSECOND = datetime.timedelta(microseconds=1)
 
 
 def _bad() -> t.NoReturn:
-    raise ValueError("bad value")
+    raise MalformedValue("bad value")
 
 
 def _short_int(payload: str) -> int:
@@ -105,7 +107,7 @@ _TAGS = TagTable(
 
 
 def _no_nesting(value: t.Any) -> t.NoReturn:
-    raise TypeError("Cursor values are not nested.")
+    raise UnencodableCursorValue("Cursor values are not nested.")
 
 
 #: How ``None`` is written in a cursor.
@@ -117,7 +119,9 @@ def _encode_value(value: t.Any) -> list[t.Any]:
         return ["n"]
     tagged = _TAGS.encode(value, _no_nesting)
     if tagged is None:
-        raise TypeError(f"A value of type {type(value).__name__!r} cannot be put in a cursor.")
+        raise UnencodableCursorValue(
+            f"A value of type {type(value).__name__!r} cannot be put in a cursor."
+        )
     return tagged
 
 
@@ -228,7 +232,7 @@ class CursorCodec:
         """A cursor for the row with these ordering values (which :meth:`decode` refuses when
         it is longer than :data:`MAX_CURSOR_LENGTH`).
 
-        :raises TypeError: A value of a type that has no tag.
+        :raises UnencodableCursorValue: A value of a type that has no tag.
         """
         payload = ["p" if backward else "n", print_, *map(_encode_value, values)]
         data = base64.urlsafe_b64encode(_JSON.encode(payload).encode()).rstrip(b"=")

@@ -252,6 +252,27 @@ class EngineGoneError(PerfKitError, RuntimeError):
     """The engine of a database PerfKit watches was garbage-collected while still in use."""
 
 
+class UnknownBind(PerfKitError, KeyError):
+    """:meth:`.PerfKit.pool_status` was asked about an engine PerfKit does not watch.
+
+    :param bind: The bind name that was asked for.
+    """
+
+    def __init__(self, bind: str) -> None:
+        super().__init__(bind)
+        self.bind = bind
+
+    def __str__(self) -> str:
+        return f"PerfKit watches no engine with the bind name {self.bind!r}."
+
+
+class ProbeTimeout(PerfKitError, TimeoutError):
+    """A database probe of a health check ran out of time and was abandoned.
+
+    The check runner reports it as the output ``"timeout"``; it never leaves a health check.
+    """
+
+
 class QueryBudgetExceeded(PerfKitError):
     """A :meth:`.PerfKit.query_budget` block ran more statements than its budget.
 
@@ -316,6 +337,20 @@ class InvalidCursor(PaginationError):
             message or "The cursor is not valid for this list. Start again from the first page.",
             param="cursor",
         )
+
+
+class UnencodableCursorValue(PerfKitError, TypeError):
+    """:func:`.paginate` cannot put a row's ordering value in a cursor: its type (such as a
+    list or a custom class) has no cursor form. Order by columns of scalar types, or use
+    ``strategy="offset"``.
+    """
+
+
+class MalformedValue(PerfKitError, ValueError):
+    """A tagged value read back from a cursor is not one PerfKit writes.
+
+    Raised while a cursor is decoded, and turned into :exc:`InvalidCursor` there.
+    """
 
 
 class PaginationUsageError(PerfKitError, ValueError):

@@ -30,6 +30,7 @@ from .errors import AlreadyRegisteredError
 from .errors import CapabilityDisabledError
 from .errors import ConfigError
 from .errors import ConfigWarning
+from .errors import UnknownBind
 from .pool import PoolStatus
 from .profiler import QueryProfiler
 
@@ -286,6 +287,7 @@ class PerfKit:
         :param action: ``"raise"`` to raise :exc:`.QueryBudgetExceeded` (for tests) or
             ``"log"`` to log a warning (for production). Defaults to
             ``PERFKIT_QUERY_BUDGET_ACTION``.
+        :raises ConfigError: ``action`` is not ``"raise"`` or ``"log"``.
         """
         return QueryBudget(limit, action)
 
@@ -293,17 +295,26 @@ class PerfKit:
         """The pool snapshot of one engine of the current app. Does no I/O.
 
         :param bind: The bind name; ``"default"`` for the default engine.
-        :raises KeyError: No engine of that name is watched.
+        :raises UnknownBind: No engine of that name is watched. It is also a
+            :exc:`KeyError`.
         """
-        return get_state().database.monitors[bind].status()
+        monitor = get_state().database.monitors.get(bind)
+        if monitor is None:
+            raise UnknownBind(bind)
+        return monitor.status()
 
 
 class QueryBudget(contextlib.ContextDecorator):
-    """What :meth:`.PerfKit.query_budget` returns: a context manager and a decorator."""
+    """What :meth:`.PerfKit.query_budget` returns: a context manager and a decorator.
+
+    :param limit: The most statements allowed.
+    :param action: ``"raise"``, ``"log"``, or ``None`` for ``PERFKIT_QUERY_BUDGET_ACTION``.
+    :raises ConfigError: ``action`` is not ``"raise"`` or ``"log"``.
+    """
 
     def __init__(self, limit: int, action: BudgetAction | str | None) -> None:
         self.limit = limit
-        self.action = None if action is None else BudgetAction(action)
+        self.action = None if action is None else _budget_action(action)
         self._blocks: list[t.ContextManager[None]] = []
 
     def __enter__(self) -> None:
@@ -316,3 +327,16 @@ class QueryBudget(contextlib.ContextDecorator):
 
     def __exit__(self, *exc: t.Any) -> None:
         self._blocks.pop().__exit__(*exc)
+
+
+def _budget_action(action: BudgetAction | str) -> BudgetAction:
+    """The :class:`BudgetAction` named by ``action``.
+
+    :raises ConfigError: ``action`` names no action.
+    """
+    try:
+        return BudgetAction(action)
+    except ValueError:
+        raise ConfigError(
+            f"A query budget's action must be 'raise' or 'log', not {action!r}."
+        ) from None

@@ -2,6 +2,8 @@
 
 They are the documented contract of each response, and the test suite validates every response
 against them, so a field that is not declared here fails the tests before it reaches a client.
+Each is a :class:`marshmallow.Schema` and takes its arguments (``only``, ``many``, ...); for
+example ``FullHealthSchema().validate(response.get_json())`` lists what a body lacks.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Turn SQL statements into patterns: literals and placeholders become ``?``.
 
-A statement is tokenized by the rules of its database's SQL dialect (see :data:`DIALECTS`):
-comments are dropped; string literals in every form the dialect has, numbers, booleans and
-every driver's placeholder style (``?``, ``%s``, ``%(name)s``, ``:name``, ``$1``) become
-``?``; identifiers, keywords and operators are kept; white space is collapsed. Then
+A statement is tokenized by the rules of its database's SQL dialect (PostgreSQL, MySQL and
+MariaDB, SQLite, and cautious generic rules for any other database): comments are dropped;
+string literals in every form the dialect has, numbers, booleans and every driver's
+placeholder style (``?``, ``%s``, ``%(name)s``, ``:name``, ``$1``) become ``?``;
+identifiers, keywords and operators are kept; white space is collapsed. Then
 ``IN (?, ?, ...)`` lists, ``ARRAY[...]`` and multi-row ``VALUES`` lists fold to one form
 whatever their length.
 

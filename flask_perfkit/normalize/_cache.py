@@ -19,10 +19,10 @@ LARGE_CACHE_CHARS = 4 * 1024 * 1024
 class PatternCache:
     """Normalizes statements once: a repeated statement costs one cache lookup.
 
-    A least-recently-used cache by statement text and dialect. Statements up to
-    :data:`SMALL_STATEMENT` characters are kept up to ``limit`` at a time; longer ones up to
-    :data:`LARGE_CACHE_CHARS` characters in all, and a statement longer than that is
-    normalized each time (its cost is bounded by :data:`MAX_TOKENS`).
+    A least-recently-used cache by statement text and dialect. Statements up to 4096
+    characters (``SMALL_STATEMENT``) are kept up to ``limit`` at a time; longer ones up to 4
+    MiB of text in all (``LARGE_CACHE_CHARS``), and a statement longer than that is
+    normalized each time (its cost is bounded: at most ``MAX_TOKENS`` tokens are read).
 
     :param limit: The most short statements kept; the least recently used are evicted.
     """

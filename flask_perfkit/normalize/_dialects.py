@@ -26,8 +26,11 @@ _RULES = {
 
 
 def dialect_of(name: str) -> str:
-    """The tokenizing rules for a SQLAlchemy dialect name: one of :data:`DIALECTS`' values,
-    or :data:`GENERIC`."""
+    """The tokenizing rules for a SQLAlchemy dialect name: ``"postgresql"``, ``"mysql"`` (for
+    MySQL and MariaDB), ``"sqlite"``, or ``"generic"`` for any other database.
+
+    :param name: The SQLAlchemy dialect name, such as ``engine.dialect.name``.
+    """
     return DIALECTS.get(name, GENERIC)
 
 

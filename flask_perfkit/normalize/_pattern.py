@@ -62,7 +62,7 @@ def normalize(statement: str, dialect: str = GENERIC) -> str:
 
     :param statement: The SQL text sent to the database.
     :param dialect: A SQLAlchemy dialect name, such as ``"postgresql"``; unknown names use
-        the cautious :data:`GENERIC` rules.
+        the cautious ``"generic"`` rules.
 
     >>> normalize("SELECT * FROM t WHERE email = 'a@x' AND id IN (1, 2, 3)", "postgresql")
     'SELECT * FROM t WHERE email = ? AND id IN (...)'

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from ..errors import PerfKitError
 from ._lexer import Dialect
 from ._lexer import skip_space
 from ._settings import SETTING_STATEMENTS
@@ -28,7 +29,7 @@ _REPLACED = frozenset({"string", "qstring", "dollar", "param", "sparam", "number
 _WORDLIKE = frozenset({"word", "ident", "dqs", "mword", "?"})
 
 
-class Unsure(Exception):
+class Unsure(PerfKitError):
     """The statement cannot be tokenized with certainty."""
 
 
