@@ -12,12 +12,12 @@ import dataclasses
 import typing as t
 
 if t.TYPE_CHECKING:
+    import marshmallow.fields
     import sqlalchemy as sa
     from flask import Blueprint
     from flask import Flask
     from flask_caching import Cache
     from flask_sqlalchemy import SQLAlchemy
-    from marshmallow.fields import Field
 
     from ._state import PerfKitState
     from .checks import HealthCheck
@@ -93,7 +93,7 @@ class Capability:
     name: t.ClassVar[str] = ""
     #: The marshmallow field of its :meth:`component` block in
     #: :class:`~flask_perfkit.schemas.ComponentsSchema`, or ``None`` for no block.
-    component_field: t.ClassVar[Field[t.Any] | None] = None
+    component_field: t.ClassVar[marshmallow.fields.Field[t.Any] | None] = None
 
     def __init__(self, state: PerfKitState) -> None:
         self.state = state

@@ -51,7 +51,7 @@ def blueprint() -> Blueprint:
     """The ``perfkit`` blueprint with every endpoint: this module's and each capability's.
 
     Made on the first call, the same object afterwards: its rules are built once per process
-    for each registry :data:`flask_perfkit.capabilities.CAPABILITIES`.
+    for each registry ``flask_perfkit.capabilities.CAPABILITIES``.
     """
     registry = capabilities.CAPABILITIES
     made = _made.get(registry)

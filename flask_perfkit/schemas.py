@@ -152,7 +152,7 @@ class DatabaseHealthSchema(Schema):
 class ComponentsSchema(Schema):
     """``components`` in ``GET /health/full``: under each capability's name, its
     :attr:`~flask_perfkit.capability.Capability.component_field`, in the order of the
-    registry :data:`flask_perfkit.capabilities.CAPABILITIES` at the time the schema is made.
+    registry ``flask_perfkit.capabilities.CAPABILITIES`` at the time the schema is made.
     """
 
     def __init__(self, **kwargs: t.Any) -> None:
