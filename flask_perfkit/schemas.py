@@ -16,6 +16,7 @@ from marshmallow import fields
 from marshmallow import validate
 
 from . import capabilities
+from ._compat import declare_fields
 from ._component_schemas import BreakerSchema
 from ._component_schemas import CacheComponentSchema
 from ._component_schemas import EngineComponentSchema
@@ -156,11 +157,12 @@ class ComponentsSchema(Schema):
     """
 
     def __init__(self, **kwargs: t.Any) -> None:
-        self._declared_fields = {
+        declared = {
             cls.name: cls.component_field
             for cls in capabilities.CAPABILITIES
             if cls.component_field is not None
         }
+        declare_fields(self, declared)
         super().__init__(**kwargs)
 
 
