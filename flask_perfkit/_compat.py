@@ -1,4 +1,5 @@
-"""Every use of a private name of SQLAlchemy, cachelib, Flask-Caching, Flask-SQLAlchemy or PyMySQL.
+"""Every use of a private name of SQLAlchemy, cachelib, Flask-Caching, Flask-SQLAlchemy, PyMySQL
+or marshmallow.
 
 Each is behind a small function that says what it reads and on which versions it was
 checked, so that a new release of a dependency breaks in this module only. ``make test-min``
@@ -367,3 +368,16 @@ def pymysql_socket(dbapi_connection: t.Any) -> socket.socket | None:
     """
     sock = getattr(dbapi_connection, "_sock", None)
     return sock if isinstance(sock, socket.socket) else None
+
+
+# marshmallow
+
+
+def declare_fields(schema: t.Any, declared: Mapping[str, t.Any]) -> None:
+    """Give one schema instance its own declared fields, ``Schema._declared_fields``, before
+    ``Schema.__init__`` copies them into its ``fields``. For a schema whose fields come from
+    the registry, so a class made per call with ``Schema.from_dict`` is not needed.
+
+    Call it before ``super().__init__()``. Checked on marshmallow 4.4.
+    """
+    schema._declared_fields = dict(declared)

@@ -1,6 +1,9 @@
 """The Prometheus metric families of a (merged) metrics snapshot, one function per area.
 
-Imported only when ``/health/metrics`` is scraped, as it needs prometheus_client.
+Each capability yields its families from
+:meth:`~flask_perfkit.capability.Capability.metric_families`, calling the functions here;
+:func:`families` puts them in order with the memory and health families. Imported only when
+``/health/metrics`` is scraped, as it needs prometheus_client.
 """
 
 from __future__ import annotations
@@ -13,11 +16,15 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.core import HistogramMetricFamily
 
+from .capability import MEMORY_RANK
 from .checks import Status
 
-Snapshot = dict[str, t.Any]
+if t.TYPE_CHECKING:
+    from .capability import Capability
 
-_COUNTERS = (
+Snapshot = Mapping[str, t.Any]
+
+QUERY_COUNTERS = (
     ("perfkit_slow_queries", "slow", "Statements at or above PERFKIT_SLOW_QUERY_MS."),
     (
         "perfkit_very_slow_queries",
@@ -31,6 +38,8 @@ _COUNTERS = (
         "n_plus_one_requests",
         "Requests that ran one SELECT pattern at least PERFKIT_N_PLUS_ONE_THRESHOLD times.",
     ),
+)
+POOL_COUNTERS = (
     (
         "perfkit_db_checkout_timeouts",
         "checkout_timeouts",
@@ -53,48 +62,56 @@ _POOL_GAUGES = (
 def families(
     data: Snapshot,
     health: Mapping[str, Status],
-    bounds: tuple[float, ...],
-    breaker_states: tuple[str, ...],
+    registry: t.Iterable[type[Capability]],
 ) -> Iterator[t.Any]:
-    """Every metric family of ``data`` and of the health statuses ``health``.
-
-    :param bounds: The upper bounds of the duration histogram, in seconds.
-    :param breaker_states: Every state of a circuit breaker.
+    """Every metric family of ``data`` and of the health statuses ``health``: each
+    capability's of ``registry`` and the memory families, by rank, then the health family.
     """
-    yield _duration(data, bounds)
-    yield from _query_counters(data)
-    yield from _memory(data)
-    yield from _cache(data)
-    yield from _pools(data)
-    yield from _breakers(data, breaker_states)
+    ranked = [(MEMORY_RANK, family) for family in memory(data)]
+    for capability in registry:
+        ranked.extend(capability.metric_families(data))
+    ranked.sort(key=_rank)
+    for _, family in ranked:
+        yield family
     yield _health(health)
 
 
-def _duration(data: Snapshot, bounds: tuple[float, ...]) -> t.Any:
+def _rank(item: tuple[int, t.Any]) -> int:
+    return item[0]
+
+
+def duration(data: Snapshot, bounds: tuple[float, ...]) -> t.Any:
+    """The histogram of statement durations, with upper bounds ``bounds`` in seconds."""
     duration = HistogramMetricFamily(
         "perfkit_query_duration_seconds",
         "Duration of SQL statements by operation.",
         labels=["operation"],
     )
-    for op, q in data["queries"].items():
+    for op, q in data.get("queries", {}).items():
         buckets = [(repr(bound), count) for bound, count in zip(bounds, q["buckets"], strict=True)]
         buckets.append(("+Inf", q["count"]))
         duration.add_metric([op], buckets, q["sum"])
     return duration
 
 
-def _query_counters(data: Snapshot) -> Iterator[t.Any]:
-    counters = data["counters"]
-    for name, key, text in _COUNTERS:
-        yield CounterMetricFamily(name, text, value=counters.get(key, 0))
-    yield GaugeMetricFamily(
+def counters(data: Snapshot, table: tuple[tuple[str, str, str], ...]) -> Iterator[t.Any]:
+    """A counter family for each ``(metric name, key in counters, help)`` of ``table``."""
+    values = data["counters"]
+    for name, key, text in table:
+        yield CounterMetricFamily(name, text, value=values.get(key, 0))
+
+
+def suspects(data: Snapshot) -> t.Any:
+    """The gauge of N+1 suspects."""
+    return GaugeMetricFamily(
         "perfkit_n_plus_one_suspects",
         "Distinct (endpoint, pattern) N+1 suspects.",
-        value=data["n_plus_one_suspects"],
+        value=data.get("n_plus_one_suspects", 0),
     )
 
 
-def _memory(data: Snapshot) -> Iterator[t.Any]:
+def memory(data: Snapshot) -> Iterator[t.Any]:
+    """The entries and evictions of each bounded in-memory structure."""
     entries = GaugeMetricFamily(
         "perfkit_memory_entries",
         "Entries in each bounded in-memory structure.",
@@ -112,7 +129,8 @@ def _memory(data: Snapshot) -> Iterator[t.Any]:
     yield evictions
 
 
-def _cache(data: Snapshot) -> Iterator[t.Any]:
+def cache(data: Snapshot) -> Iterator[t.Any]:
+    """The tiered cache's lookups and errors by tier."""
     requests = CounterMetricFamily(
         "perfkit_cache_requests",
         "Tiered cache lookups by tier and result.",
@@ -121,7 +139,7 @@ def _cache(data: Snapshot) -> Iterator[t.Any]:
     errors = CounterMetricFamily(
         "perfkit_cache_errors", "Cache backend errors by tier.", labels=["tier"]
     )
-    for tier, counts in data["cache"].items():
+    for tier, counts in data.get("cache", {}).items():
         requests.add_metric([tier, "hit"], counts["hit"])
         requests.add_metric([tier, "miss"], counts["miss"])
         errors.add_metric([tier], counts["errors"])
@@ -129,18 +147,20 @@ def _cache(data: Snapshot) -> Iterator[t.Any]:
     yield errors
 
 
-def _pools(data: Snapshot) -> Iterator[t.Any]:
+def pools(data: Snapshot) -> Iterator[t.Any]:
+    """The gauges of each engine's pool."""
     gauges = {
         key: GaugeMetricFamily(name, text, labels=["bind"]) for key, name, text in _POOL_GAUGES
     }
-    for bind, pool in data["pools"].items():
+    for bind, pool in data.get("pools", {}).items():
         for key, family in gauges.items():
             if pool[key] is not None:
                 family.add_metric([bind], pool[key])
     yield from gauges.values()
 
 
-def _breakers(data: Snapshot, states: tuple[str, ...]) -> Iterator[t.Any]:
+def breakers(data: Snapshot, states: tuple[str, ...]) -> Iterator[t.Any]:
+    """The state, opens and rejections of each engine's circuit breaker."""
     breaker_state = GaugeMetricFamily(
         "perfkit_db_breaker_state",
         "1 for the current state of each engine's circuit breaker, 0 for the others.",

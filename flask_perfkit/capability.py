@@ -12,6 +12,7 @@ import dataclasses
 import typing as t
 
 if t.TYPE_CHECKING:
+    import marshmallow.fields
     import sqlalchemy as sa
     from flask import Blueprint
     from flask import Flask
@@ -20,6 +21,11 @@ if t.TYPE_CHECKING:
 
     from ._state import PerfKitState
     from .checks import HealthCheck
+
+
+#: The rank of the memory families in ``/health/metrics``; see
+#: :meth:`Capability.metric_families`.
+MEMORY_RANK = 40
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,6 +117,9 @@ class Capability:
 
     #: The capability's name in the registry.
     name: t.ClassVar[str] = ""
+    #: The marshmallow field of its :meth:`component` block in
+    #: :class:`~flask_perfkit.schemas.ComponentsSchema`, or ``None`` for no block.
+    component_field: t.ClassVar[marshmallow.fields.Field[t.Any] | None] = None
 
     def __init__(self, state: PerfKitState) -> None:
         self.state = state
@@ -146,10 +155,41 @@ class Capability:
     def metrics(self) -> t.Mapping[str, t.Any]:
         """Its part of the process's metrics snapshot.
 
-        The snapshot is written to a JSON file per process in multiprocess mode and summed
-        by the scraped process, so this is JSON-ready data; see ``flask_perfkit.metrics``.
+        The snapshot is written to a JSON file per process in multiprocess mode and merged
+        by the scraped process, so this is JSON-ready data whose keys are unique among the
+        capabilities; :meth:`merge_metrics` merges it and :meth:`metric_families` exposes it.
+        The ``counters`` of every capability are summed over processes.
         """
         return {}
+
+    @classmethod
+    def merge_metrics(
+        cls, merged: dict[str, t.Any], part: t.Mapping[str, t.Any], alive: bool
+    ) -> None:
+        """Add one process's snapshot ``part`` into ``merged``, for the keys that
+        :meth:`metrics` returns other than ``counters``.
+
+        Called for every snapshot, also in a single process. The rule PerfKit's own
+        capabilities follow: counts and histograms add up over every process that ever ran;
+        gauges add up over the processes still alive (``alive``), or take their highest or
+        worst value where a sum means nothing. ``counters`` and ``memory`` are merged for
+        every capability: counters and evictions add up, entries of live processes add up.
+
+        :param merged: The merged snapshot so far; set its keys with ``setdefault``.
+        :param part: One process's whole snapshot; a key may be missing.
+        :param alive: Whether that process still runs.
+        """
+
+    @classmethod
+    def metric_families(cls, data: t.Mapping[str, t.Any]) -> t.Iterator[tuple[int, t.Any]]:
+        """Its Prometheus metric families of the merged snapshot ``data``, each with its rank.
+
+        ``/health/metrics`` lists the families of every capability by rank (those of equal
+        rank in registry order), the memory families at :data:`MEMORY_RANK`, and the health
+        status last. Called on each scrape, with prometheus_client importable: import it in
+        the method.
+        """
+        return iter(())
 
     def memory(self) -> dict[str, MemoryUsage]:
         """Its bounded in-memory structures, by name. Does no I/O."""

@@ -14,12 +14,12 @@ from flask import has_app_context
 from flask_caching import Cache
 from flask_sqlalchemy import SQLAlchemy
 
+from . import capabilities
 from . import config as _config
 from ._routing import register_blueprint
 from ._state import PerfKitState
 from ._state import get_state
 from .cache import TieredCache
-from .capabilities import CAPABILITIES
 from .capability import Wiring
 from .checks import CheckFunction
 from .checks import HealthCheck
@@ -132,7 +132,7 @@ class PerfKit:
         for message in _config.unknown_keys(app.config):
             warnings.warn(message, ConfigWarning, stacklevel=2)
         self._warn_about_exposure(app, cfg)
-        state = PerfKitState(cfg, app, CAPABILITIES, self._authorize)
+        state = PerfKitState(cfg, app, capabilities.CAPABILITIES, self._authorize)
         app.extensions["perfkit"] = self
         self._states[app] = state
         for check in self._checks.values():

@@ -9,11 +9,13 @@ whatever a dependency does.
 from __future__ import annotations
 
 import threading
+import typing as t
 
 from flask import Blueprint
 from flask import Response
 from flask import request
 
+from . import capabilities
 from ._respond import HEALTH_CONTENT_TYPE
 from ._respond import details_allowed
 from ._respond import encoded_response
@@ -24,8 +26,10 @@ from ._run import checks_body
 from ._run import checks_response
 from ._run import run_checks
 from ._state import get_state
-from .capabilities import CAPABILITIES
 from .checks import Status
+
+if t.TYPE_CHECKING:
+    from .capability import Capability
 
 __all__ = [
     "HEALTH_CONTENT_TYPE",
@@ -39,25 +43,28 @@ __all__ = [
 ]
 
 _LIVE_BODY = b'{"status":"pass"}'
-_made: list[Blueprint] = []
+_made: dict[tuple[type[Capability], ...], Blueprint] = {}
 _lock = threading.Lock()
 
 
 def blueprint() -> Blueprint:
     """The ``perfkit`` blueprint with every endpoint: this module's and each capability's.
 
-    Made on the first call, the same object afterwards: its rules are built once per process.
+    Made on the first call, the same object afterwards: its rules are built once per process
+    for each registry ``flask_perfkit.capabilities.CAPABILITIES``.
     """
-    if _made:
-        return _made[0]
+    registry = capabilities.CAPABILITIES
+    made = _made.get(registry)
+    if made is not None:
+        return made
     with _lock:
-        if not _made:
+        if registry not in _made:
             bp = Blueprint("perfkit", __name__)
             add_views(bp)
-            for capability in CAPABILITIES:
+            for capability in registry:
                 capability.add_views(bp)
-            _made.append(bp)
-    return _made[0]
+            _made[registry] = bp
+    return _made[registry]
 
 
 def add_views(bp: Blueprint) -> None:

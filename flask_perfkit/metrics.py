@@ -13,8 +13,9 @@ still alive. The app's own prometheus_client metrics in that directory are serve
 metrics in multiprocess mode.
 
 Each capability gives its part of the snapshot from
-:meth:`~flask_perfkit.capability.Capability.metrics`; :mod:`flask_perfkit._families` turns
-the (merged) snapshot into metric families.
+:meth:`~flask_perfkit.capability.Capability.metrics`, merges it across processes by its
+:meth:`~flask_perfkit.capability.Capability.merge_metrics` and turns the merged snapshot into
+metric families by its :meth:`~flask_perfkit.capability.Capability.metric_families`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from .profiler import OPERATIONS
 if t.TYPE_CHECKING:
     from ._state import PerfKitState
     from .cache import TieredCache
+    from .capability import Capability
     from .profiler import QueryProfiler
 
 #: Seconds between two snapshots a process writes in multiprocess mode.
@@ -126,77 +128,89 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def merge(snapshots: list[Snapshot]) -> Snapshot:
-    """Sum snapshots of several processes.
+def merge(snapshots: list[Snapshot], registry: t.Iterable[type[Capability]]) -> Snapshot:
+    """Merge snapshots of several processes.
 
-    Counters and histograms add up over every snapshot; gauges only over processes that are
-    still running; utilization is the highest of them.
+    Counters and memory evictions add up over every snapshot, memory entries only over
+    processes that are still running; each capability of ``registry`` merges the rest of its
+    part by its :meth:`~flask_perfkit.capability.Capability.merge_metrics`.
     """
-    merged: Snapshot = {
-        "queries": {
-            op: {"count": 0, "sum": 0.0, "buckets": [0] * len(BOUNDS)} for op in OPERATIONS
-        },
-        "counters": {},
-        "n_plus_one_suspects": 0,
-        "memory": {},
-        "cache": {},
-        "pools": {},
-        "breakers": {},
-    }
+    capabilities = tuple(registry)
+    merged: Snapshot = {"counters": {}, "memory": {}}
     for snap in snapshots:
-        _merge_breakers(merged["breakers"], snap.get("breakers", {}), _alive(snap["pid"]))
-        for op, data in snap["queries"].items():
-            into = merged["queries"].setdefault(
-                op, {"count": 0, "sum": 0.0, "buckets": [0] * len(BOUNDS)}
-            )
-            into["count"] += data["count"]
-            into["sum"] += data["sum"]
-            into["buckets"] = [a + b for a, b in zip(into["buckets"], data["buckets"], strict=True)]
+        alive = _alive(snap["pid"])
         for name, value in snap["counters"].items():
             merged["counters"][name] = merged["counters"].get(name, 0) + value
-        for tier, counts in snap["cache"].items():
-            into = merged["cache"].setdefault(tier, {"hit": 0, "miss": 0, "errors": 0})
-            for name, value in counts.items():
-                into[name] += value
-        alive = _alive(snap["pid"])
         for structure, usage in snap.get("memory", {}).items():
             into = merged["memory"].setdefault(structure, {"entries": 0, "evictions": 0})
             into["evictions"] += usage["evictions"]
             if alive:
                 into["entries"] += usage["entries"]
-        if not alive:
-            continue
-        merged["n_plus_one_suspects"] += snap["n_plus_one_suspects"]
-        for bind, pool in snap["pools"].items():
-            into = merged["pools"].setdefault(
-                bind, {"size": None, "checked_out": 0, "overflow": None, "utilization": None}
-            )
-            into["checked_out"] += pool["checked_out"]
-            for name in ("size", "overflow"):
-                if pool[name] is not None:
-                    into[name] = (into[name] or 0) + pool[name]
-            if pool["utilization"] is not None:
-                into["utilization"] = max(into["utilization"] or 0.0, pool["utilization"])
+        for capability in capabilities:
+            capability.merge_metrics(merged, snap, alive)
     return merged
+
+
+def merge_queries(merged: Snapshot, snap: Mapping[str, t.Any], alive: bool) -> None:
+    """Add the query histograms of every process, and the N+1 suspects of live ones."""
+    queries = merged.setdefault(
+        "queries",
+        {op: {"count": 0, "sum": 0.0, "buckets": [0] * len(BOUNDS)} for op in OPERATIONS},
+    )
+    for op, data in snap.get("queries", {}).items():
+        into = queries.setdefault(op, {"count": 0, "sum": 0.0, "buckets": [0] * len(BOUNDS)})
+        into["count"] += data["count"]
+        into["sum"] += data["sum"]
+        into["buckets"] = [a + b for a, b in zip(into["buckets"], data["buckets"], strict=True)]
+    merged.setdefault("n_plus_one_suspects", 0)
+    if alive:
+        merged["n_plus_one_suspects"] += snap.get("n_plus_one_suspects", 0)
+
+
+def merge_cache(merged: Snapshot, snap: Mapping[str, t.Any], alive: bool) -> None:
+    """Add the per-tier counts of every process."""
+    tiers = merged.setdefault("cache", {})
+    for tier, counts in snap.get("cache", {}).items():
+        into = tiers.setdefault(tier, {"hit": 0, "miss": 0, "errors": 0})
+        for name, value in counts.items():
+            into[name] += value
+
+
+def merge_pools(merged: Snapshot, snap: Mapping[str, t.Any], alive: bool) -> None:
+    """Add the pool gauges of live processes; utilization is the highest of them."""
+    pools = merged.setdefault("pools", {})
+    if not alive:
+        return
+    for bind, pool in snap.get("pools", {}).items():
+        into = pools.setdefault(
+            bind, {"size": None, "checked_out": 0, "overflow": None, "utilization": None}
+        )
+        into["checked_out"] += pool["checked_out"]
+        for name in ("size", "overflow"):
+            if pool[name] is not None:
+                into[name] = (into[name] or 0) + pool[name]
+        if pool["utilization"] is not None:
+            into["utilization"] = max(into["utilization"] or 0.0, pool["utilization"])
 
 
 #: Breaker states from the least to the most severe.
 BREAKER_SEVERITY = ("closed", "half_open", "open")
 
 
-def _merge_breakers(into: dict[str, t.Any], breakers: Mapping[str, t.Any], alive: bool) -> None:
+def merge_breakers(merged: Snapshot, snap: Mapping[str, t.Any], alive: bool) -> None:
     """Add one process's breaker counters; its state counts only while it runs, and the
     most severe state of the running processes wins."""
-    for bind, data in breakers.items():
-        merged = into.setdefault(bind, {"state": None, "opens": 0, "rejected": 0})
-        merged["opens"] += data["opens"]
-        merged["rejected"] += data["rejected"]
+    into = merged.setdefault("breakers", {})
+    for bind, data in snap.get("breakers", {}).items():
+        breaker = into.setdefault(bind, {"state": None, "opens": 0, "rejected": 0})
+        breaker["opens"] += data["opens"]
+        breaker["rejected"] += data["rejected"]
         if alive and data["state"] in BREAKER_SEVERITY:
-            current = merged["state"]
+            current = breaker["state"]
             if current is None or BREAKER_SEVERITY.index(data["state"]) > BREAKER_SEVERITY.index(
                 current
             ):
-                merged["state"] = data["state"]
+                breaker["state"] = data["state"]
 
 
 class SnapshotWriter:
@@ -267,17 +281,24 @@ class PerfKitCollector:
 
     :param data: The (merged) snapshot to expose.
     :param health: The status of each health check.
+    :param registry: The capabilities whose metric families to expose, in registry order.
     """
 
-    def __init__(self, data: Snapshot, health: Mapping[str, Status]) -> None:
+    def __init__(
+        self,
+        data: Snapshot,
+        health: Mapping[str, Status],
+        registry: tuple[type[Capability], ...],
+    ) -> None:
         self.data = data
         self.health = health
+        self.registry = registry
 
     def collect(self) -> Iterator[t.Any]:
         """The metric families, for prometheus_client."""
         from ._families import families
 
-        return families(self.data, self.health, BOUNDS, BREAKER_SEVERITY)
+        return families(self.data, self.health, self.registry)
 
 
 def exposition(
@@ -291,15 +312,16 @@ def exposition(
     from prometheus_client.exposition import choose_encoder
 
     registry = CollectorRegistry(auto_describe=False)
+    capabilities = tuple(type(capability) for capability in state.registry.values())
     directory = multiprocess_dir()
     if directory:
         from prometheus_client import multiprocess
 
         writer.write(directory)
-        data = merge(writer.read_all(directory))
+        data = merge(writer.read_all(directory), capabilities)
         multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
     else:
-        data = merge([snapshot(state)])
-    registry.register(PerfKitCollector(data, health))
+        data = merge([snapshot(state)], capabilities)
+    registry.register(PerfKitCollector(data, health, capabilities))
     encoder, content_type = choose_encoder(accept)
     return encoder(registry), content_type

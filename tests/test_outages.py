@@ -28,6 +28,7 @@ from werkzeug.exceptions import HTTPException
 from flask_perfkit import breaker as _breaker
 from flask_perfkit import signals
 from flask_perfkit._state import get_state
+from flask_perfkit.capabilities import CAPABILITIES
 from flask_perfkit.errors import DatabaseCircuitOpen
 from flask_perfkit.errors import DatabaseUnavailable
 from tests.conftest import MYSQL_URL
@@ -947,7 +948,8 @@ def test_breaker_metrics_of_several_processes_add_up(make_app: AppFactory) -> No
             mine,
             process(os.getpid(), "half_open", 2, 10),
             process(gone, "open", 3, 7),
-        ]
+        ],
+        CAPABILITIES,
     )
     # Counters of every process, the state of running ones only (the worst of them).
     assert merged["breakers"] == {"default": {"state": "half_open", "opens": 5, "rejected": 17}}

@@ -6,8 +6,10 @@ import typing as t
 
 from flask import Blueprint
 from flask import Flask
+from marshmallow import fields
 
 from .. import cache_views
+from .._component_schemas import CacheComponentSchema
 from .._time import iso_time
 from ..cache import TieredCache
 from ..cache.backend import backend_getter
@@ -16,6 +18,7 @@ from ..capability import Component
 from ..capability import Wiring
 from ..checks import HealthCheck
 from ..metrics import cache_snapshot
+from ..metrics import merge_cache
 
 if t.TYPE_CHECKING:
     from .._state import PerfKitState
@@ -25,6 +28,7 @@ class CacheCapability(Capability):
     """The tiered cache; its backend is set by :meth:`init_app`."""
 
     name = "cache"
+    component_field = fields.Nested(CacheComponentSchema, allow_none=True, required=True)
 
     def __init__(self, state: PerfKitState) -> None:
         super().__init__(state)
@@ -60,6 +64,19 @@ class CacheCapability(Capability):
 
     def metrics(self) -> t.Mapping[str, t.Any]:
         return cache_snapshot(self.cache)
+
+    @classmethod
+    def merge_metrics(
+        cls, merged: dict[str, t.Any], part: t.Mapping[str, t.Any], alive: bool
+    ) -> None:
+        merge_cache(merged, part, alive)
+
+    @classmethod
+    def metric_families(cls, data: t.Mapping[str, t.Any]) -> t.Iterator[tuple[int, t.Any]]:
+        from .. import _families
+
+        for family in _families.cache(data):
+            yield 50, family
 
     def reset(self) -> None:
         if self.cache is not None:

@@ -15,14 +15,19 @@ import weakref
 import sqlalchemy as sa
 from flask import Blueprint
 from flask import Flask
+from marshmallow import fields
 
 from .. import breaker as _breaker
+from .._component_schemas import EngineComponentSchema
 from ..capability import Capability
 from ..capability import Component
 from ..capability import Recommendation
 from ..capability import Wiring
 from ..capability import fields_of
 from ..checks import HealthCheck
+from ..metrics import BREAKER_SEVERITY
+from ..metrics import merge_breakers
+from ..metrics import merge_pools
 from ..pool import EngineMonitor
 from ..signals import db_breaker_changed
 from . import database_checks as checks
@@ -63,6 +68,9 @@ class DatabaseCapability(Capability):
     """Engines, their pools, breakers, checks and advice."""
 
     name = "database"
+    component_field = fields.Dict(
+        keys=fields.String(), values=fields.Nested(EngineComponentSchema), required=True
+    )
 
     def __init__(self, state: PerfKitState) -> None:
         super().__init__(state)
@@ -191,6 +199,24 @@ class DatabaseCapability(Capability):
             "breakers": breakers,
             "counters": {"checkout_timeouts": self.checkout_timeouts},
         }
+
+    @classmethod
+    def merge_metrics(
+        cls, merged: dict[str, t.Any], part: t.Mapping[str, t.Any], alive: bool
+    ) -> None:
+        merge_pools(merged, part, alive)
+        merge_breakers(merged, part, alive)
+
+    @classmethod
+    def metric_families(cls, data: t.Mapping[str, t.Any]) -> t.Iterator[tuple[int, t.Any]]:
+        from .. import _families
+
+        for family in _families.counters(data, _families.POOL_COUNTERS):
+            yield 25, family
+        for family in _families.pools(data):
+            yield 60, family
+        for family in _families.breakers(data, BREAKER_SEVERITY):
+            yield 70, family
 
     def reset(self) -> None:
         with self._lock:

@@ -7,8 +7,10 @@ import typing as t
 import sqlalchemy as sa
 from flask import Blueprint
 from flask import Flask
+from marshmallow import fields
 
 from .. import profiling_views
+from .._component_schemas import ProfilingComponentSchema
 from ..capability import Capability
 from ..capability import Component
 from ..capability import MemoryUsage
@@ -16,6 +18,8 @@ from ..capability import Recommendation
 from ..capability import Wiring
 from ..capability import fields_of
 from ..checks import HealthCheck
+from ..metrics import BOUNDS
+from ..metrics import merge_queries
 from ..metrics import profiler_snapshot
 from ..profiler import QueryProfiler
 from ..report import profiling_check
@@ -29,6 +33,7 @@ class ProfilingCapability(Capability):
     """Collects every statement of every watched engine, per request and in total."""
 
     name = "profiling"
+    component_field = fields.Nested(ProfilingComponentSchema, required=True)
 
     def __init__(self, state: PerfKitState) -> None:
         super().__init__(state)
@@ -72,6 +77,21 @@ class ProfilingCapability(Capability):
 
     def metrics(self) -> t.Mapping[str, t.Any]:
         return profiler_snapshot(self.profiler)
+
+    @classmethod
+    def merge_metrics(
+        cls, merged: dict[str, t.Any], part: t.Mapping[str, t.Any], alive: bool
+    ) -> None:
+        merge_queries(merged, part, alive)
+
+    @classmethod
+    def metric_families(cls, data: t.Mapping[str, t.Any]) -> t.Iterator[tuple[int, t.Any]]:
+        from .. import _families
+
+        yield 10, _families.duration(data, BOUNDS)
+        for family in _families.counters(data, _families.QUERY_COUNTERS):
+            yield 20, family
+        yield 30, _families.suspects(data)
 
     def memory(self) -> dict[str, MemoryUsage]:
         return {name: MemoryUsage(**usage) for name, usage in self.profiler.memory().items()}
