@@ -80,6 +80,32 @@ class Wiring:
     cache: Cache | None = None
 
 
+def fields_of(value: t.Any) -> dict[str, t.Any]:
+    """The fields of the dataclass instance ``value`` by name, with their values as they are.
+
+    For a dataclass whose fields hold no containers shared with anything else, what
+    :func:`dataclasses.asdict` returns, without its deep copy of every value.
+
+    :param value: A dataclass instance.
+    """
+    return {name: getattr(value, name) for name in field_names(type(value))}
+
+
+#: The field names of each dataclass :func:`fields_of` has seen.
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    """The names of the fields of the dataclass ``cls``, in order.
+
+    :param cls: A dataclass.
+    """
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(field.name for field in dataclasses.fields(cls))
+    return names
+
+
 class Capability:
     """One capability of PerfKit, for one app. Every method has a default that does nothing.
 

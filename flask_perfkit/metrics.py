@@ -21,7 +21,6 @@ metric families by its :meth:`~flask_perfkit.capability.Capability.metric_famili
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import json
 import os
@@ -32,6 +31,7 @@ from collections.abc import Iterator
 from collections.abc import Mapping
 
 from ._histogram import LogHistogram
+from .capability import fields_of
 from .checks import Status
 from .profiler import OPERATIONS
 
@@ -47,6 +47,8 @@ SYNC_SECONDS = 2.0
 #: 128 us to 8.4 s, which are exact edges of the profiler's own histogram buckets.
 BOUND_EXPONENTS = tuple(range(7, 24))
 BOUNDS = tuple(2**k / 1e6 for k in BOUND_EXPONENTS)
+#: The histogram bucket at the edge of each bound.
+_BOUND_EDGES = tuple(LogHistogram.power_of_two_edge(k) for k in BOUND_EXPONENTS)
 
 Snapshot = dict[str, t.Any]
 
@@ -63,7 +65,7 @@ def snapshot(state: PerfKitState) -> Snapshot:
         "pid": os.getpid(),
         "time": time.time(),
         "counters": {},
-        "memory": {name: dataclasses.asdict(usage) for name, usage in state.memory().items()},
+        "memory": {name: fields_of(usage) for name, usage in state.memory().items()},
     }
     for capability in state.registry.values():
         for key, value in capability.metrics().items():
@@ -82,8 +84,7 @@ def profiler_snapshot(profiler: QueryProfiler) -> Snapshot:
         ordered = sorted(totals.buckets.items())
         seen = 0
         i = 0
-        for k in BOUND_EXPONENTS:
-            edge = LogHistogram.power_of_two_edge(k)
+        for edge in _BOUND_EDGES:
             while i < len(ordered) and ordered[i][0] <= edge:
                 seen += ordered[i][1]
                 i += 1

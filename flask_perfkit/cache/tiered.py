@@ -21,6 +21,7 @@ from time import perf_counter
 
 from flask import Flask
 
+from ..capability import fields_of
 from . import envelope
 from .flight import Flights
 from .guard import BackendGuard
@@ -338,7 +339,8 @@ class TieredCache:
 
     def stats(self) -> dict[str, dict[str, t.Any]]:
         """Per tier: ``hits``, ``misses``, ``sets``, ``errors``, ``hit_rate``, ``backend_ms``."""
-        return {tier.value: stats.to_dict() for tier, stats in self.tier_stats().items()}
+        with self._lock:
+            return {tier.value: stats.to_dict() for tier, stats in self._stats.items()}
 
     def reset_stats(self) -> None:
         """Set every tier's counts back to 0."""
@@ -363,4 +365,4 @@ class TieredCache:
 
     def backend_status(self) -> dict[str, t.Any]:
         """The backend's class, whether the breaker is open, and the last error summary."""
-        return dataclasses.asdict(self.status())
+        return fields_of(self.status())

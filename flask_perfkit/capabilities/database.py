@@ -8,7 +8,6 @@ profiler's listeners reach it.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import typing as t
 import weakref
@@ -24,6 +23,7 @@ from ..capability import Capability
 from ..capability import Component
 from ..capability import Recommendation
 from ..capability import Wiring
+from ..capability import fields_of
 from ..checks import HealthCheck
 from ..metrics import BREAKER_SEVERITY
 from ..metrics import merge_breakers
@@ -157,7 +157,7 @@ class DatabaseCapability(Capability):
             {
                 name: {
                     "dialect": monitor.engine.dialect.name,
-                    "pool": dataclasses.asdict(monitor.status()),
+                    "pool": fields_of(monitor.status()),
                     "checkout_timeouts": self.checkout_timeouts,
                     "breaker": self.guards[name].breaker.status(),
                 }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import typing as t
 
 import sqlalchemy as sa
@@ -17,6 +16,7 @@ from ..capability import Component
 from ..capability import MemoryUsage
 from ..capability import Recommendation
 from ..capability import Wiring
+from ..capability import fields_of
 from ..checks import HealthCheck
 from ..metrics import BOUNDS
 from ..metrics import merge_queries
@@ -69,7 +69,7 @@ class ProfilingCapability(Capability):
     def component(self) -> Component:
         profiler = self.profiler
         summary = profiler.summary()
-        body = {**dataclasses.asdict(summary), "n_plus_one_suspects": len(profiler.suspects())}
+        body = {**fields_of(summary), "n_plus_one_suspects": len(profiler.suspects())}
         return Component("profiling", body)
 
     def recommendations(self) -> list[Recommendation]:

@@ -23,9 +23,12 @@ class Kind(t.Protocol):
     def __call__(self, key: str, value: t.Any) -> t.Any: ...
 
 
+_NUMBER_TYPES = (int, float)
+
+
 def _is_number(value: t.Any) -> bool:
     """Whether ``value`` is an int or float within a float's finite range, and not a bool."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if not isinstance(value, _NUMBER_TYPES) or isinstance(value, bool):
         return False
     try:
         return math.isfinite(value)

@@ -5,6 +5,8 @@ sections all come.
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import operator
 import typing as t
 from collections.abc import Mapping
 
@@ -29,10 +31,6 @@ def _milliseconds_to_seconds(value: float) -> float:
     return value / 1000
 
 
-def _same(value: t.Any) -> t.Any:
-    return value
-
-
 @dataclasses.dataclass(frozen=True)
 class Row:
     """One configuration key: where its value goes, what it may be and its default."""
@@ -47,8 +45,8 @@ class Row:
     kind: kinds.Kind
     #: The value written into ``app.config`` when the key is missing.
     default: t.Any
-    #: Converts the checked value into the unit of the section's attribute.
-    unit: t.Callable[[t.Any], t.Any] = _same
+    #: Converts the checked value into the unit of the section's attribute, if it differs.
+    unit: t.Callable[[t.Any], t.Any] | None = None
 
 
 _K = ConfigKey
@@ -148,10 +146,54 @@ SECTIONS: Mapping[str, type] = {
 DEFAULTS: Mapping[str, t.Any] = {row.key: row.default for row in ROWS}
 
 
+def _checker(kind: kinds.Kind) -> kinds.Kind:
+    """``kind`` in the form quickest to call: a function as it is, an object's bound
+    ``__call__`` (calling the object looks the method up on each call)."""
+    return kind if inspect.isfunction(kind) else kind.__call__
+
+
+#: Each key and the check of its value, in table order.
+_KINDS: tuple[tuple[str, kinds.Kind], ...] = tuple((row.key, _checker(row.kind)) for row in ROWS)
+#: The keys whose checked value is converted into another unit, and how.
+_UNITS: tuple[tuple[str, t.Callable[[t.Any], t.Any]], ...] = tuple(
+    (row.key, row.unit) for row in ROWS if row.unit is not None
+)
+
+
+#: Reads the values of one section's keys from the checked values, in its fields' order.
+_Reader = t.Callable[[Mapping[str, t.Any]], tuple[t.Any, ...]]
+
+
+def _section_values(section: str, cls: type) -> _Reader:
+    """Reads the checked values of the rows of ``section`` as a tuple, in the order of the
+    fields of ``cls``."""
+    by_field = {row.field: row.key for row in ROWS if row.section == section}
+    keys = [by_field[field.name] for field in dataclasses.fields(cls)]
+    if len(keys) < 2:
+        raise TypeError(f"The section {section!r} needs two keys or more.")
+    return operator.itemgetter(*keys)
+
+
+#: Each section's attribute, class, and the reader of its values.
+_LAYOUT: tuple[tuple[str, type, _Reader], ...] = tuple(
+    (name, cls, _section_values(name, cls)) for name, cls in SECTIONS.items()
+)
+#: The keys of the top-level attributes of :class:`.PerfKitConfig`, by attribute.
+_TOP: tuple[tuple[str, str], ...] = tuple(
+    (row.field, row.key) for row in ROWS if row.section is None
+)
+
+
+#: Every key, its default, and whether the default is a dict that each app gets a copy of.
+_DEFAULT_ITEMS: tuple[tuple[str, t.Any, bool], ...] = tuple(
+    (key, value, isinstance(value, dict)) for key, value in DEFAULTS.items()
+)
+
+
 def apply_defaults(config: t.MutableMapping[str, t.Any]) -> None:
     """Write every missing key's default into ``config``, so effective values are visible."""
-    for key, value in DEFAULTS.items():
-        config.setdefault(key, dict(value) if isinstance(value, dict) else value)
+    for key, value, copied in _DEFAULT_ITEMS:
+        config.setdefault(key, dict(value) if copied else value)
 
 
 def resolve(config: Mapping[str, t.Any]) -> PerfKitConfig:
@@ -161,14 +203,13 @@ def resolve(config: Mapping[str, t.Any]) -> PerfKitConfig:
     :raises ConfigError: A value is of the wrong type or out of range. The message names the
         key, shows the value and says what is allowed.
     """
-    checked = {row.key: row.kind(row.key, config[row.key]) for row in ROWS}
+    checked = {key: kind(key, config[key]) for key, kind in _KINDS}
     for check in _CROSS_CHECKS:
         check(config, checked)
-    fields: dict[str | None, dict[str, t.Any]] = {name: {} for name in (None, *SECTIONS)}
-    for row in ROWS:
-        fields[row.section][row.field] = row.unit(checked[row.key])
-    sections = {name: cls(**fields[name]) for name, cls in SECTIONS.items()}
-    return PerfKitConfig(**fields[None], **sections)
+    for key, unit in _UNITS:
+        checked[key] = unit(checked[key])
+    sections = {name: cls(*values(checked)) for name, cls, values in _LAYOUT}
+    return PerfKitConfig(**{field: checked[key] for field, key in _TOP}, **sections)
 
 
 def _check_engine_options(config: Mapping[str, t.Any], checked: Mapping[str, t.Any]) -> None:
@@ -237,7 +278,7 @@ def unknown_keys(config: Mapping[str, t.Any]) -> list[str]:
     """
     messages = []
     for key in config:
-        if not isinstance(key, str) or not key.upper().startswith(_PREFIX) or key in DEFAULTS:
+        if key in DEFAULTS or not isinstance(key, str) or not key.upper().startswith(_PREFIX):
             continue
         if key.upper() in _NOT_CONFIG:
             messages.append(_NOT_CONFIG[key.upper()])
