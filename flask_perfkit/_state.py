@@ -99,22 +99,26 @@ class PerfKitState:
     @property
     def database(self) -> DatabaseCapability:
         """The engines, their monitors and their circuit breakers."""
-        return t.cast("DatabaseCapability", self.registry["database"])
+        capability: DatabaseCapability = self.registry["database"]  # type: ignore[assignment]
+        return capability
 
     @property
     def profiler(self) -> QueryProfiler:
         """The app's query statistics."""
-        return t.cast("ProfilingCapability", self.registry["profiling"]).profiler
+        capability: ProfilingCapability = self.registry["profiling"]  # type: ignore[assignment]
+        return capability.profiler
 
     @property
     def cache(self) -> TieredCache | None:
         """The app's tiered cache; ``None`` until :meth:`.PerfKit.init_app` wired it."""
-        return t.cast("CacheCapability", self.registry["cache"]).cache
+        capability: CacheCapability = self.registry["cache"]  # type: ignore[assignment]
+        return capability.cache
 
     @property
     def pagination(self) -> PaginationCapability:
         """What ``paginate`` learnt of statement shapes."""
-        return t.cast("PaginationCapability", self.registry["pagination"])
+        capability: PaginationCapability = self.registry["pagination"]  # type: ignore[assignment]
+        return capability
 
     @property
     def page_plans(self) -> BoundedMemo[tuple[t.Any, ...], Plan]:

@@ -7,8 +7,7 @@ import typing as t
 from flask import current_app
 from flask import has_app_context
 
-from .._state import get_state
-from ..errors import NotInitializedError
+from .._state import find_state
 
 if t.TYPE_CHECKING:
     from .tiered import TieredCache
@@ -20,7 +19,5 @@ def current_cache() -> TieredCache | None:
     if not has_app_context():
         return None
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    try:
-        return get_state(app).cache
-    except NotInitializedError:
-        return None
+    state = find_state(app)
+    return None if state is None else state.cache

@@ -177,7 +177,7 @@ def decorate(func: t.Callable[P, R], options: CacheOptions) -> CachedFunction[P,
         if value is FAILED:
             return func(*args, **kwargs)
         if value is not MISS:
-            return t.cast(R, value)
+            return value  # type: ignore[no-any-return]
         return call.compute(cache, key, args, kwargs)
 
     call.wrapper = wrapper
