@@ -51,6 +51,30 @@ def test_user_values_are_kept_and_resolved() -> None:
         config.enabled = False  # type: ignore[misc]
 
 
+def test_a_default_resolves_as_an_equal_value_set_by_the_user() -> None:
+    # Defaults are checked once, at import; a value equal to a default but another object is
+    # checked on each app. Both must resolve alike.
+    defaults, copies = Flask("defaults"), Flask("copies")
+    copies.config.update({key: _equal_but_new(value) for key, value in DEFAULTS.items()})
+    PerfKit(defaults)
+    PerfKit(copies)
+    assert get_state(copies).config == get_state(defaults).config
+    for key in ("PERFKIT_HEALTH_TIMEOUT", "PERFKIT_CACHE_KEY_PREFIX", "PERFKIT_MAX_OFFSET"):
+        assert copies.config[key] is not DEFAULTS[key]
+
+
+def _equal_but_new(value: t.Any) -> t.Any:
+    """A new object equal to ``value``; ``True``, ``False``, ``None`` and small ints are one
+    object each."""
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, str):
+        return "".join(list(value))
+    if not isinstance(value, bool) and isinstance(value, int | float):
+        return type(value)(str(value))
+    return value
+
+
 def test_default_pool_options_dict_is_not_shared_between_apps() -> None:
     first, second = Flask("a"), Flask("b")
     PerfKit(first)

@@ -152,8 +152,11 @@ def _checker(kind: kinds.Kind) -> kinds.Kind:
     return kind if inspect.isfunction(kind) else kind.__call__
 
 
-#: Each key and the check of its value, in table order.
-_KINDS: tuple[tuple[str, kinds.Kind], ...] = tuple((row.key, _checker(row.kind)) for row in ROWS)
+#: Each key, the check of its value, its default and the default's checked value, in table
+#: order. A default is checked once, here; each app's copy of a dict default is checked again.
+_KINDS: tuple[tuple[str, kinds.Kind, t.Any, t.Any], ...] = tuple(
+    (row.key, _checker(row.kind), row.default, row.kind(row.key, row.default)) for row in ROWS
+)
 #: The keys whose checked value is converted into another unit, and how.
 _UNITS: tuple[tuple[str, t.Callable[[t.Any], t.Any]], ...] = tuple(
     (row.key, row.unit) for row in ROWS if row.unit is not None
@@ -203,7 +206,10 @@ def resolve(config: Mapping[str, t.Any]) -> PerfKitConfig:
     :raises ConfigError: A value is of the wrong type or out of range. The message names the
         key, shows the value and says what is allowed.
     """
-    checked = {key: kind(key, config[key]) for key, kind in _KINDS}
+    checked = {
+        key: done if (value := config[key]) is default else kind(key, value)
+        for key, kind, default, done in _KINDS
+    }
     for check in _CROSS_CHECKS:
         check(config, checked)
     for key, unit in _UNITS:
