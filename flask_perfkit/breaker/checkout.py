@@ -90,11 +90,13 @@ def wrap_creator(
 
     Pools made later by ``dispose()`` or ``recreate()`` keep the wrapped function.
     """
-    creator = pool_creator(pool)
-    if isinstance(creator, GuardedCreator) and creator.owner is owner:
+    installed = getattr(pool_creator(pool), "__self__", None)
+    if isinstance(installed, GuardedCreator) and installed.owner is owner:
         return
     guarded = GuardedCreator(owner, pool_invoker(pool), breaker, dbapi_error, prepare)
-    set_pool_creator(pool, guarded)
+    # The bound method, not the object: SQLAlchemy reads the signature of the function it
+    # is given, and reads a method's in one step.
+    set_pool_creator(pool, guarded.__call__)
 
 
 class BreakerWait(threading.Condition):
