@@ -98,6 +98,7 @@ class PatternEntry:
         "last_seen",
         "max",
         "min",
+        "operation",
         "pattern",
         "rows",
         "slow",
@@ -107,6 +108,8 @@ class PatternEntry:
 
     def __init__(self, pattern: Pattern, now: float) -> None:
         self.pattern = pattern
+        #: Its bounded operation label, one of :data:`OPERATIONS`.
+        self.operation = operation_label(pattern)
         self.calls = 0
         self.total = 0.0
         self.min = math.inf
@@ -258,7 +261,7 @@ class PatternTable:
         )
         for victim in victims:
             del self.entries[victim.pattern.query_id]
-            retired = self.retired.setdefault(operation_label(victim.pattern), OperationTotals())
+            retired = self.retired.setdefault(victim.operation, OperationTotals())
             retired.add(victim.calls, victim.total, victim.histogram.counts)
         self.evictions += len(victims)
 
@@ -272,7 +275,5 @@ class PatternTable:
         for op, retired in self.retired.items():
             totals[op].add(retired.count, retired.seconds, retired.buckets)
         for entry in self.entries.values():
-            totals[operation_label(entry.pattern)].add(
-                entry.calls, entry.total, entry.histogram.counts
-            )
+            totals[entry.operation].add(entry.calls, entry.total, entry.histogram.counts)
         return totals
