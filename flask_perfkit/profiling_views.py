@@ -40,7 +40,7 @@ def _limit(default: int) -> int:
 def _state_and_status() -> tuple[PerfKitState, Status]:
     state = get_state()
     profiler = state.profiler
-    status = profiling_status(profiler.summary(), len(profiler.suspects()))
+    status = profiling_status(profiler.slow_percentage(), profiler.suspect_count())
     return state, status
 
 

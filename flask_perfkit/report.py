@@ -9,7 +9,6 @@ from .capability import Recommendation
 from .checks import CheckResult
 from .checks import Status
 from .profiler import PatternStats
-from .profiler import ProfileSummary
 from .profiler import QueryProfiler
 
 #: Share of slow statements above which profiling warns.
@@ -34,9 +33,9 @@ def top_patterns(
     return sorted(profiler.patterns(), key=SORT_KEYS[sort], reverse=True)[:limit]
 
 
-def profiling_status(summary: ProfileSummary, suspects: int) -> Status:
+def profiling_status(slow_percentage: float, suspects: int) -> Status:
     """``warn`` when more than 10 % of statements are slow or N+1 suspects exist."""
-    if summary.slow_percentage > SLOW_SHARE_WARN or suspects:
+    if slow_percentage > SLOW_SHARE_WARN or suspects:
         return Status.WARN
     return Status.PASS
 
@@ -96,7 +95,7 @@ def build_report(
     summary = profiler.summary()
     suspects = profiler.suspects()
     return {
-        "status": profiling_status(summary, len(suspects)).value,
+        "status": profiling_status(summary.slow_percentage, len(suspects)).value,
         "summary": dataclasses.asdict(summary),
         "top_patterns": [dataclasses.asdict(p) for p in top_patterns(profiler, limit=limit)],
         "slow_queries": [dataclasses.asdict(s) for s in profiler.slow_queries()[:limit]],
@@ -109,14 +108,12 @@ def profiling_check(profiler: QueryProfiler) -> t.Callable[[], CheckResult]:
     """The non-critical health check of the query statistics; does no I/O."""
 
     def check() -> CheckResult:
-        summary = profiler.summary()
-        suspects = len(profiler.suspects())
-        status = profiling_status(summary, suspects)
+        share = profiler.slow_percentage()
+        suspects = profiler.suspect_count()
+        status = profiling_status(share, suspects)
         output = None
         if status is Status.WARN:
-            output = f"{summary.slow_percentage}% slow statements, {suspects} N+1 suspect(s)"
-        return CheckResult(
-            status, output=output, observed_value=summary.slow_percentage, observed_unit="%"
-        )
+            output = f"{share}% slow statements, {suspects} N+1 suspect(s)"
+        return CheckResult(status, output=output, observed_value=share, observed_unit="%")
 
     return check

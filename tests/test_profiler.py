@@ -349,6 +349,27 @@ def test_query_budget_block_outside_requests_detects_n_plus_one(
     assert [s.endpoint for s in suspects] == ["query_budget"]
 
 
+def test_the_check_reads_the_same_slow_share_and_suspects_as_the_summary(
+    library: tuple[Flask, SQLAlchemy, PerfKit],
+) -> None:
+    app, _, perfkit = library
+    client = app.test_client()
+    with app.app_context():
+        profiler = perfkit.profiler
+    assert (profiler.slow_percentage(), profiler.suspect_count()) == (0.0, 0)
+    client.get("/lazy")
+    suspects = len(profiler.suspects())
+    assert suspects == profiler.suspect_count() > 0
+    assert profiler.slow_percentage() == profiler.summary().slow_percentage == 0.0
+    check = client.get("/health/full").get_json()["checks"]["profiling"]
+    assert check["status"] == "warn"
+    assert check["output"] == f"0.0% slow statements, {suspects} N+1 suspect(s)"
+    profiler.slow_query = 0.0
+    client.get("/eager")
+    share = profiler.slow_percentage()
+    assert 0 < share < 100 and share == profiler.summary().slow_percentage
+
+
 @pytest.mark.parametrize(
     ("query", "param"),
     [

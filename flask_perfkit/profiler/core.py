@@ -307,6 +307,18 @@ class QueryProfiler:
         with self.lock:
             return self.n_plus_one.ranked()
 
+    def slow_percentage(self) -> float:
+        """The share of statements that were slow since start or the last reset, in percent:
+        the ``slow_percentage`` of :meth:`summary` alone."""
+        self.flush_pending()
+        with self.lock:
+            return _share(self.table.slow_calls, self.table.total_calls)
+
+    def suspect_count(self) -> int:
+        """How many N+1 suspects there are."""
+        with self.lock:
+            return len(self.n_plus_one.suspects)
+
     def summary(self) -> ProfileSummary:
         """Totals since start or the last reset."""
         self.flush_pending()
