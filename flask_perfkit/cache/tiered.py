@@ -12,7 +12,6 @@ backend failure.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
@@ -335,7 +334,7 @@ class TieredCache:
     def tier_stats(self) -> dict[Tier, TierStats]:
         """A copy of every tier's counts."""
         with self._lock:
-            return {tier: dataclasses.replace(stats) for tier, stats in self._stats.items()}
+            return {tier: TierStats(**vars(stats)) for tier, stats in self._stats.items()}
 
     def stats(self) -> dict[str, dict[str, t.Any]]:
         """Per tier: ``hits``, ``misses``, ``sets``, ``errors``, ``hit_rate``, ``backend_ms``."""
