@@ -152,10 +152,19 @@ def _checker(kind: kinds.Kind) -> kinds.Kind:
     return kind if inspect.isfunction(kind) else kind.__call__
 
 
+#: Stands for a dict default, which no value is: each app gets a copy it may change.
+_NEVER = object()
 #: Each key, the check of its value, its default and the default's checked value, in table
-#: order. A default is checked once, here; each app's copy of a dict default is checked again.
+#: order. A value that is its key's default object was checked once, here; any other value,
+#: and every dict, is checked on each app.
 _KINDS: tuple[tuple[str, kinds.Kind, t.Any, t.Any], ...] = tuple(
-    (row.key, _checker(row.kind), row.default, row.kind(row.key, row.default)) for row in ROWS
+    (
+        row.key,
+        _checker(row.kind),
+        _NEVER if isinstance(row.default, dict) else row.default,
+        row.kind(row.key, row.default),
+    )
+    for row in ROWS
 )
 #: The keys whose checked value is converted into another unit, and how.
 _UNITS: tuple[tuple[str, t.Callable[[t.Any], t.Any]], ...] = tuple(
