@@ -65,7 +65,7 @@ class ShowDetails(enum.StrEnum):
     NEVER = "never"
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True)
 class CheckOverride:
     """What ``PERFKIT_HEALTH_CHECKS`` changes about one health check; ``None`` keeps it."""
 
@@ -74,7 +74,7 @@ class CheckOverride:
     readiness: bool | None = None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True)
 class PoolConfig:
     """The connection pool of every engine (``PERFKIT_POOL_*``)."""
 
@@ -106,7 +106,7 @@ class PoolConfig:
         }
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True)
 class DatabaseConfig:
     """Connection and statement limits and the engine breaker (``PERFKIT_DB_*``)."""
 
@@ -120,7 +120,7 @@ class DatabaseConfig:
     breaker_seconds: float
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True)
 class ProfilerConfig:
     """The query profiler: slow queries, patterns, N+1 detection and budgets."""
 
@@ -142,7 +142,7 @@ class ProfilerConfig:
     query_budget_action: BudgetAction
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True)
 class CacheConfig:
     """The tiered cache (``PERFKIT_CACHE_*``)."""
 
@@ -164,7 +164,7 @@ class CacheConfig:
     socket_timeout: float
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True)
 class PaginationConfig:
     """The pagination helper's limits."""
 
@@ -178,7 +178,7 @@ class PaginationConfig:
     max_page_plans: int
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True)
 class HealthConfig:
     """The health endpoints (``PERFKIT_HEALTH_*`` and ``PERFKIT_ADMIN_TOKEN``)."""
 
@@ -196,7 +196,7 @@ class HealthConfig:
     admin_token: str | None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True)
 class PerfKitConfig:
     """The validated configuration of one app, resolved once in :meth:`.PerfKit.init_app`.
 
