@@ -274,6 +274,23 @@ def test_every_bind_has_its_own_checks(make_app: AppFactory, tmp_path: t.Any) ->
     assert set(engines) == {"default", "users"}
 
 
+def test_an_engine_that_replaces_a_bind_is_the_one_its_checks_probe(tmp_path: t.Any) -> None:
+    app = Flask(__name__)
+    app.config.update(PERFKIT_HEALTH_SHOW_DETAILS="always", PERFKIT_HEALTH_CHECK_TTL=0)
+    PerfKit(app, engine=sa.create_engine("sqlite://"))
+    client = app.test_client()
+    assert client.get("/health/ready").status_code == 200
+    unreachable = sa.create_engine(f"sqlite:///{tmp_path / 'missing' / 'app.db'}")
+    get_state(app).database.add_monitor("default", unreachable)
+    response = client.get("/health/ready")
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["db"]["status"] == "fail"
+    assert [name for name in response.get_json()["checks"] if name.startswith("db")] == [
+        "db",
+        "db:connections",
+    ]
+
+
 def test_an_engine_added_while_the_checks_are_assembled_gets_its_checks() -> None:
     app = Flask(__name__)
     PerfKit(app, engine=sa.create_engine("sqlite://"))

@@ -40,12 +40,6 @@ class CacheCapability(Capability):
         config = self.state.config
         backend = backend_getter(app, wiring.cache, config.cache.socket_timeout)
         self.cache = TieredCache(config, backend, app)
-        self._check = HealthCheck(
-            "cache",
-            cache_views.cache_check(self.cache),
-            critical=False,
-            component_type="datastore",
-        )
         self.state.checks_changed()
 
     @staticmethod
@@ -53,7 +47,16 @@ class CacheCapability(Capability):
         cache_views.add_views(bp)
 
     def health_checks(self) -> list[HealthCheck]:
-        return [] if self._check is None else [self._check]
+        if self.cache is None:
+            return []
+        if self._check is None:
+            self._check = HealthCheck(
+                "cache",
+                cache_views.cache_check(self.cache),
+                critical=False,
+                component_type="datastore",
+            )
+        return [self._check]
 
     def component(self) -> Component:
         cache = self.cache

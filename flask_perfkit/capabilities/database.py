@@ -78,6 +78,7 @@ class DatabaseCapability(Capability):
         self.monitors: dict[str, EngineMonitor] = {}
         #: The timeouts and circuit breaker of each engine, by bind name.
         self.guards: dict[str, _breaker.EngineGuard] = {}
+        # The two checks of each engine, made when the checks are first asked for.
         self._checks: dict[str, tuple[HealthCheck, HealthCheck]] = {}
         self._lock = threading.Lock()
         self._checkout_timeouts = 0
@@ -120,10 +121,7 @@ class DatabaseCapability(Capability):
                 guard.breaker.add_listener(self._signal)
             self.guards[name] = guard
             self.monitors[name] = monitor
-            self._checks[name] = (
-                checks.connectivity_check(monitor, self.state.config.health.timeout),
-                checks.pool_check(monitor),
-            )
+            self._checks.pop(name, None)
         self.state.checks_changed()
         return monitor
 
@@ -148,8 +146,15 @@ class DatabaseCapability(Capability):
         return min((m.since for m in self.monitors.values()), default=self.state.started)
 
     def health_checks(self) -> list[HealthCheck]:
+        timeout = self.state.config.health.timeout
         with self._lock:
-            return [check for pair in self._checks.values() for check in pair]
+            for name, monitor in self.monitors.items():
+                if name not in self._checks:
+                    self._checks[name] = (
+                        checks.connectivity_check(monitor, timeout),
+                        checks.pool_check(monitor),
+                    )
+            return [check for name in self.monitors for check in self._checks[name]]
 
     def component(self) -> Component:
         return Component(

@@ -6,6 +6,7 @@ other capabilities report.
 
 from __future__ import annotations
 
+import functools
 import typing as t
 
 from flask import Blueprint
@@ -24,20 +25,17 @@ from ..capability import Wiring
 from ..config import ShowDetails
 from ..errors import MetricsUnavailable
 
-if t.TYPE_CHECKING:
-    from .._state import PerfKitState
-
 
 class MetricsCapability(Capability):
     """Serves the Prometheus exposition of every capability's numbers."""
 
     name = "metrics"
 
-    def __init__(self, state: PerfKitState) -> None:
-        super().__init__(state)
-        app = state.app
-        #: Writes this process's metrics for prometheus_client's multiprocess mode.
-        self.writer = _metrics.SnapshotWriter(state, app.import_name)
+    @functools.cached_property
+    def writer(self) -> _metrics.SnapshotWriter:
+        """Writes this process's metrics for prometheus_client's multiprocess mode; made on
+        first use."""
+        return _metrics.SnapshotWriter(self.state, self.state.app.import_name)
 
     def init_app(self, app: Flask, wiring: Wiring) -> None:
         if _metrics.multiprocess_dir():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import typing as t
 
 import sqlalchemy as sa
@@ -40,13 +41,6 @@ class ProfilingCapability(Capability):
         app = state.app
         #: The app's query statistics.
         self.profiler = QueryProfiler(state.config, app)
-        self._check = HealthCheck(
-            "profiling",
-            profiling_check(self.profiler),
-            critical=False,
-            component_type="system",
-            in_thread=False,
-        )
 
     def init_app(self, app: Flask, wiring: Wiring) -> None:
         # First, so statements run by other before_request functions are collected too.
@@ -65,6 +59,16 @@ class ProfilingCapability(Capability):
 
     def health_checks(self) -> list[HealthCheck]:
         return [self._check]
+
+    @functools.cached_property
+    def _check(self) -> HealthCheck:
+        return HealthCheck(
+            "profiling",
+            profiling_check(self.profiler),
+            critical=False,
+            component_type="system",
+            in_thread=False,
+        )
 
     def component(self) -> Component:
         profiler = self.profiler
