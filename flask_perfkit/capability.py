@@ -117,12 +117,18 @@ class Capability:
 
     #: The capability's name in the registry.
     name: t.ClassVar[str] = ""
-    #: The marshmallow field of its :meth:`component` block in
-    #: :class:`~flask_perfkit.schemas.ComponentsSchema`, or ``None`` for no block.
-    component_field: t.ClassVar[marshmallow.fields.Field[t.Any] | None] = None
 
     def __init__(self, state: PerfKitState) -> None:
         self.state = state
+
+    @classmethod
+    def component_field(cls) -> marshmallow.fields.Field[t.Any] | None:
+        """The marshmallow field of its :meth:`component` block in
+        :class:`~flask_perfkit.schemas.ComponentsSchema`, or ``None`` for no block.
+
+        Called when that schema is made, so marshmallow is imported only by apps that use it.
+        """
+        return None
 
     def init_app(self, app: Flask, wiring: Wiring) -> None:
         """Wire the capability into ``app``: request hooks, engines, backends.

@@ -152,16 +152,13 @@ class DatabaseHealthSchema(Schema):
 
 class ComponentsSchema(Schema):
     """``components`` in ``GET /health/full``: under each capability's name, its
-    :attr:`~flask_perfkit.capability.Capability.component_field`, in the order of the
+    :meth:`~flask_perfkit.capability.Capability.component_field`, in the order of the
     registry ``flask_perfkit.capabilities.CAPABILITIES`` at the time the schema is made.
     """
 
     def __init__(self, **kwargs: t.Any) -> None:
-        declared = {
-            cls.name: cls.component_field
-            for cls in capabilities.CAPABILITIES
-            if cls.component_field is not None
-        }
+        fields_by_name = {cls.name: cls.component_field() for cls in capabilities.CAPABILITIES}
+        declared = {name: field for name, field in fields_by_name.items() if field is not None}
         declare_fields(self, declared)
         super().__init__(**kwargs)
 

@@ -36,7 +36,10 @@ class ServerErrors(Capability):
     """Counts the responses with a 5xx status."""
 
     name = "server_errors"
-    component_field = fields.Nested(ServerErrorsSchema, required=True)
+
+    @classmethod
+    def component_field(cls) -> fields.Field[t.Any]:
+        return fields.Nested(ServerErrorsSchema, required=True)
 
     def __init__(self, state: t.Any) -> None:
         super().__init__(state)

@@ -6,10 +6,8 @@ import typing as t
 
 from flask import Blueprint
 from flask import Flask
-from marshmallow import fields
 
 from .. import cache_views
-from .._component_schemas import CacheComponentSchema
 from .._time import iso_time
 from ..cache import TieredCache
 from ..cache.backend import backend_getter
@@ -21,6 +19,8 @@ from ..metrics import cache_snapshot
 from ..metrics import merge_cache
 
 if t.TYPE_CHECKING:
+    from marshmallow.fields import Field
+
     from .._state import PerfKitState
 
 
@@ -28,7 +28,12 @@ class CacheCapability(Capability):
     """The tiered cache; its backend is set by :meth:`init_app`."""
 
     name = "cache"
-    component_field = fields.Nested(CacheComponentSchema, allow_none=True, required=True)
+
+    @classmethod
+    def component_field(cls) -> Field[t.Any]:
+        from .._component_schemas import cache_field
+
+        return cache_field()
 
     def __init__(self, state: PerfKitState) -> None:
         super().__init__(state)

@@ -15,10 +15,8 @@ import weakref
 import sqlalchemy as sa
 from flask import Blueprint
 from flask import Flask
-from marshmallow import fields
 
 from .. import breaker as _breaker
-from .._component_schemas import EngineComponentSchema
 from ..capability import Capability
 from ..capability import Component
 from ..capability import Recommendation
@@ -35,6 +33,8 @@ from . import database_views
 from . import database_wiring
 
 if t.TYPE_CHECKING:
+    from marshmallow.fields import Field
+
     from .._state import PerfKitState
 
 
@@ -68,9 +68,12 @@ class DatabaseCapability(Capability):
     """Engines, their pools, breakers, checks and advice."""
 
     name = "database"
-    component_field = fields.Dict(
-        keys=fields.String(), values=fields.Nested(EngineComponentSchema), required=True
-    )
+
+    @classmethod
+    def component_field(cls) -> Field[t.Any]:
+        from .._component_schemas import database_field
+
+        return database_field()
 
     def __init__(self, state: PerfKitState) -> None:
         super().__init__(state)

@@ -8,10 +8,8 @@ import typing as t
 import sqlalchemy as sa
 from flask import Blueprint
 from flask import Flask
-from marshmallow import fields
 
 from .. import profiling_views
-from .._component_schemas import ProfilingComponentSchema
 from ..capability import Capability
 from ..capability import Component
 from ..capability import MemoryUsage
@@ -27,6 +25,8 @@ from ..report import profiling_check
 from ..report import recommendations
 
 if t.TYPE_CHECKING:
+    from marshmallow.fields import Field
+
     from .._state import PerfKitState
 
 
@@ -34,7 +34,12 @@ class ProfilingCapability(Capability):
     """Collects every statement of every watched engine, per request and in total."""
 
     name = "profiling"
-    component_field = fields.Nested(ProfilingComponentSchema, required=True)
+
+    @classmethod
+    def component_field(cls) -> Field[t.Any]:
+        from .._component_schemas import profiling_field
+
+        return profiling_field()
 
     def __init__(self, state: PerfKitState) -> None:
         super().__init__(state)
