@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import pathlib
+import subprocess
+import sys
 
 import pytest
 
@@ -119,6 +121,24 @@ def test_nothing_imports_the_extension_at_run_time() -> None:
         if "flask_perfkit.extension" in _imports(path) and _name(path) != "flask_perfkit.extension"
     ]
     assert not offenders
+
+
+def test_importing_perfkit_and_serving_health_leave_marshmallow_unimported() -> None:
+    # marshmallow is for apps that validate bodies with flask_perfkit.schemas.
+    code = (
+        "import sys\n"
+        "from flask import Flask\n"
+        "import flask_perfkit\n"
+        "app = Flask('layout')\n"
+        "app.config['PERFKIT_HEALTH_SHOW_DETAILS'] = 'always'\n"
+        "flask_perfkit.PerfKit(app)\n"
+        "assert app.test_client().get('/health/full').status_code == 200\n"
+        "print('marshmallow' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "False"
 
 
 @pytest.mark.parametrize("path", MODULES, ids=_name)
