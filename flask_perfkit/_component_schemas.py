@@ -1,12 +1,10 @@
 """The marshmallow schemas of the capabilities' blocks of ``GET /health/full``.
 
-Re-exported by :mod:`flask_perfkit.schemas`, where they are documented; the capabilities
-name them as their :meth:`~flask_perfkit.capability.Capability.component_field`.
+Re-exported by :mod:`flask_perfkit.schemas`, where they are documented; each capability's
+:meth:`~flask_perfkit.capability.Capability.component_field` names its own.
 """
 
 from __future__ import annotations
-
-import typing as t
 
 from marshmallow import Schema
 from marshmallow import fields
@@ -100,20 +98,3 @@ class ProfilingComponentSchema(Schema):
     normalization = fields.Nested(NormalizationSchema, required=True)
     since = fields.String(required=True)
     n_plus_one_suspects = fields.Integer(required=True)
-
-
-def database_field() -> fields.Field[t.Any]:
-    """The ``database`` block: one :class:`EngineComponentSchema` per bind name."""
-    return fields.Dict(
-        keys=fields.String(), values=fields.Nested(EngineComponentSchema), required=True
-    )
-
-
-def cache_field() -> fields.Field[t.Any]:
-    """The ``cache`` block, ``null`` while PerfKit is disabled."""
-    return fields.Nested(CacheComponentSchema, allow_none=True, required=True)
-
-
-def profiling_field() -> fields.Field[t.Any]:
-    """The ``profiling`` block."""
-    return fields.Nested(ProfilingComponentSchema, required=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import typing as t
 
 from flask import Blueprint
@@ -31,15 +32,16 @@ class CacheCapability(Capability):
 
     @classmethod
     def component_field(cls) -> Field[t.Any]:
-        from .._component_schemas import cache_field
+        from marshmallow import fields
 
-        return cache_field()
+        from .._component_schemas import CacheComponentSchema
+
+        return fields.Nested(CacheComponentSchema, allow_none=True, required=True)
 
     def __init__(self, state: PerfKitState) -> None:
         super().__init__(state)
         #: The app's tiered cache, once wired.
         self.cache: TieredCache | None = None
-        self._check: HealthCheck | None = None
 
     def init_app(self, app: Flask, wiring: Wiring) -> None:
         config = self.state.config
@@ -52,16 +54,17 @@ class CacheCapability(Capability):
         cache_views.add_views(bp)
 
     def health_checks(self) -> list[HealthCheck]:
-        if self.cache is None:
-            return []
-        if self._check is None:
-            self._check = HealthCheck(
-                "cache",
-                cache_views.cache_check(self.cache),
-                critical=False,
-                component_type="datastore",
-            )
-        return [self._check]
+        return [] if self.cache is None else [self._check]
+
+    @functools.cached_property
+    def _check(self) -> HealthCheck:
+        assert self.cache is not None, "made only once init_app has wired the cache"
+        return HealthCheck(
+            "cache",
+            cache_views.cache_check(self.cache),
+            critical=False,
+            component_type="datastore",
+        )
 
     def component(self) -> Component:
         cache = self.cache

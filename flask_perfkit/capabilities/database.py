@@ -71,9 +71,13 @@ class DatabaseCapability(Capability):
 
     @classmethod
     def component_field(cls) -> Field[t.Any]:
-        from .._component_schemas import database_field
+        from marshmallow import fields
 
-        return database_field()
+        from .._component_schemas import EngineComponentSchema
+
+        return fields.Dict(
+            keys=fields.String(), values=fields.Nested(EngineComponentSchema), required=True
+        )
 
     def __init__(self, state: PerfKitState) -> None:
         super().__init__(state)

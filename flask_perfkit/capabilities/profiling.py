@@ -37,9 +37,11 @@ class ProfilingCapability(Capability):
 
     @classmethod
     def component_field(cls) -> Field[t.Any]:
-        from .._component_schemas import profiling_field
+        from marshmallow import fields
 
-        return profiling_field()
+        from .._component_schemas import ProfilingComponentSchema
+
+        return fields.Nested(ProfilingComponentSchema, required=True)
 
     def __init__(self, state: PerfKitState) -> None:
         super().__init__(state)
