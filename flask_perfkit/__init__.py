@@ -36,6 +36,7 @@ from .errors import CacheBackendUnavailable
 from .errors import CapabilityDisabledError
 from .errors import ConfigError
 from .errors import ConfigWarning
+from .errors import CrossOriginRequest
 from .errors import DatabaseCircuitOpen
 from .errors import DatabaseUnavailable
 from .errors import EngineGoneError
@@ -89,6 +90,7 @@ __all__ = [
     "ConfigError",
     "ConfigKey",
     "ConfigWarning",
+    "CrossOriginRequest",
     "DatabaseCircuitOpen",
     "DatabaseConfig",
     "DatabaseUnavailable",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..capability import Capability
 from .cache import CacheCapability
+from .dashboard import DashboardCapability
 from .database import DatabaseCapability
 from .metrics import MetricsCapability
 from .pagination import PaginationCapability
@@ -20,4 +21,5 @@ CAPABILITIES: tuple[type[Capability], ...] = (
     ProfilingCapability,
     PaginationCapability,
     MetricsCapability,
+    DashboardCapability,
 )
