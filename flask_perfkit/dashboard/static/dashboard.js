@@ -34,6 +34,8 @@
     return value.toFixed(2);
   }
 
+  function axisLabel(value) { return String(Number(value.toPrecision(3))); }
+
   function clock(ms, seconds) {
     var options = { hour: "2-digit", minute: "2-digit" };
     if (seconds) { options.second = "2-digit"; }
@@ -144,7 +146,7 @@
     [0, 0.5, 1].forEach(function (f) {
       el("line", { class: "grid", x1: left, x2: w - right, y1: y(f * ceiling), y2: y(f * ceiling) }, svg);
       el("text", { class: "axis", x: left - 6, y: y(f * ceiling) + 4, "text-anchor": "end" }, svg)
-        .textContent = fmt(f * ceiling);
+        .textContent = axisLabel(f * ceiling);
     });
     var short = view.range === "15m";
     el("text", { class: "axis", x: left, y: h - 3 }, svg).textContent = clock(t0, short);
