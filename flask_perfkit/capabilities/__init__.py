@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..capability import Capability
 from .cache import CacheCapability
 from .database import DatabaseCapability
+from .history import HistoryCapability
 from .metrics import MetricsCapability
 from .pagination import PaginationCapability
 from .profiling import ProfilingCapability
@@ -20,4 +21,5 @@ CAPABILITIES: tuple[type[Capability], ...] = (
     ProfilingCapability,
     PaginationCapability,
     MetricsCapability,
+    HistoryCapability,
 )
