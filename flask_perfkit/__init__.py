@@ -23,6 +23,7 @@ from .config import CheckOverride
 from .config import ConfigKey
 from .config import DatabaseConfig
 from .config import HealthConfig
+from .config import HistoryConfig
 from .config import PaginationConfig
 from .config import PerfKitConfig
 from .config import PoolConfig
@@ -40,6 +41,7 @@ from .errors import CrossOriginRequest
 from .errors import DatabaseCircuitOpen
 from .errors import DatabaseUnavailable
 from .errors import EngineGoneError
+from .errors import HistoryDisabled
 from .errors import InvalidationUnsupported
 from .errors import InvalidCursor
 from .errors import InvalidParameter
@@ -97,6 +99,8 @@ __all__ = [
     "EngineGoneError",
     "HealthCheck",
     "HealthConfig",
+    "HistoryConfig",
+    "HistoryDisabled",
     "InvalidCursor",
     "InvalidParameter",
     "InvalidationUnsupported",

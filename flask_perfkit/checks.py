@@ -250,6 +250,11 @@ class CheckRunner:
                 )
         return results
 
+    def last_statuses(self) -> dict[str, Status]:
+        """The status each check had when a request last ran it, by name."""
+        with self._lock:
+            return dict(self._last_status)
+
     def changes(
         self, results: Mapping[str, CheckResult]
     ) -> list[tuple[str, Status | None, Status]]:

@@ -9,6 +9,7 @@ import sqlalchemy.exc as sa_exc
 from werkzeug.exceptions import BadRequest
 from werkzeug.exceptions import Forbidden
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import NotFound
 from werkzeug.exceptions import NotImplemented as HTTPNotImplemented
 from werkzeug.exceptions import ServiceUnavailable
 from werkzeug.exceptions import Unauthorized
@@ -129,6 +130,12 @@ class MetricsUnavailable(APIError, HTTPNotImplemented):
     """HTTP 501: ``GET /health/metrics`` needs the ``prometheus`` extra."""
 
     error_code = "metrics_unavailable"
+
+
+class HistoryDisabled(APIError, NotFound):
+    """HTTP 404: ``GET /health/history`` with ``PERFKIT_HISTORY_ENABLED = False``."""
+
+    error_code = "history_disabled"
 
 
 class DatabaseUnavailable(APIError, ServiceUnavailable):

@@ -116,7 +116,8 @@ def cache_snapshot(cache: TieredCache | None) -> Snapshot:
     }
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether the process ``pid`` still runs."""
     if pid == os.getpid():
         return True
     try:
@@ -138,7 +139,7 @@ def merge(snapshots: list[Snapshot], registry: t.Iterable[type[Capability]]) -> 
     capabilities = tuple(registry)
     merged: Snapshot = {"counters": {}, "memory": {}}
     for snap in snapshots:
-        alive = _alive(snap["pid"])
+        alive = process_alive(snap["pid"])
         for name, value in snap["counters"].items():
             merged["counters"][name] = merged["counters"].get(name, 0) + value
         for structure, usage in snap.get("memory", {}).items():
@@ -183,9 +184,11 @@ def merge_pools(merged: Snapshot, snap: Mapping[str, t.Any], alive: bool) -> Non
         return
     for bind, pool in snap.get("pools", {}).items():
         into = pools.setdefault(
-            bind, {"size": None, "checked_out": 0, "overflow": None, "utilization": None}
+            bind,
+            {"size": None, "checked_out": 0, "overflow": None, "utilization": None, "waiters": 0},
         )
         into["checked_out"] += pool["checked_out"]
+        into["waiters"] += pool.get("waiters", 0)
         for name in ("size", "overflow"):
             if pool[name] is not None:
                 into[name] = (into[name] or 0) + pool[name]

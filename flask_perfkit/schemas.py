@@ -24,6 +24,12 @@ from ._component_schemas import NormalizationSchema
 from ._component_schemas import PoolStatusSchema
 from ._component_schemas import ProfilingComponentSchema
 from ._component_schemas import TierStatsSchema
+from ._history_schemas import HistorySchema
+from ._history_schemas import LatencySchema
+from ._history_schemas import PointCacheSchema
+from ._history_schemas import PointPatternSchema
+from ._history_schemas import PointPoolSchema
+from ._history_schemas import PointSchema
 
 __all__ = [
     "BreakerSchema",
@@ -39,10 +45,16 @@ __all__ = [
     "ErrorSchema",
     "FullHealthSchema",
     "HealthSchema",
+    "HistorySchema",
+    "LatencySchema",
     "LivenessSchema",
     "NormalizationSchema",
     "PageMetadataSchema",
     "PageSchema",
+    "PointCacheSchema",
+    "PointPatternSchema",
+    "PointPoolSchema",
+    "PointSchema",
     "PoolStatusSchema",
     "ProfilingComponentSchema",
     "PublicCheckSchema",

@@ -11,6 +11,7 @@ from ..capability import Capability
 from .cache import CacheCapability
 from .dashboard import DashboardCapability
 from .database import DatabaseCapability
+from .history import HistoryCapability
 from .metrics import MetricsCapability
 from .pagination import PaginationCapability
 from .profiling import ProfilingCapability
@@ -21,5 +22,6 @@ CAPABILITIES: tuple[type[Capability], ...] = (
     ProfilingCapability,
     PaginationCapability,
     MetricsCapability,
+    HistoryCapability,
     DashboardCapability,
 )

@@ -17,6 +17,7 @@ from flask import Blueprint
 from flask import Flask
 
 from .. import breaker as _breaker
+from .._compat import queue_waiters
 from ..capability import Capability
 from ..capability import Component
 from ..capability import Recommendation
@@ -197,6 +198,7 @@ class DatabaseCapability(Capability):
                 "checked_out": pool.checked_out,
                 "overflow": pool.overflow,
                 "utilization": pool.utilization,
+                "waiters": queue_waiters(monitor.engine.pool),
             }
         breakers = {
             bind: {

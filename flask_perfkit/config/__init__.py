@@ -13,6 +13,7 @@ from ._sections import CheckOverride
 from ._sections import ConfigKey
 from ._sections import DatabaseConfig
 from ._sections import HealthConfig
+from ._sections import HistoryConfig
 from ._sections import PaginationConfig
 from ._sections import PerfKitConfig
 from ._sections import PoolConfig
@@ -31,6 +32,7 @@ __all__ = [
     "ConfigKey",
     "DatabaseConfig",
     "HealthConfig",
+    "HistoryConfig",
     "PaginationConfig",
     "PerfKitConfig",
     "PoolConfig",

@@ -48,6 +48,11 @@ class ConfigKey:
     DB_STATEMENT_TIMEOUT = "PERFKIT_DB_STATEMENT_TIMEOUT"
     DB_BREAKER_FAILURES = "PERFKIT_DB_BREAKER_FAILURES"
     DB_BREAKER_SECONDS = "PERFKIT_DB_BREAKER_SECONDS"
+    HISTORY_ENABLED = "PERFKIT_HISTORY_ENABLED"
+    HISTORY_RESOLUTION = "PERFKIT_HISTORY_RESOLUTION"
+    HISTORY_RETENTION = "PERFKIT_HISTORY_RETENTION"
+    HISTORY_COARSE_RESOLUTION = "PERFKIT_HISTORY_COARSE_RESOLUTION"
+    HISTORY_COARSE_RETENTION = "PERFKIT_HISTORY_COARSE_RETENTION"
 
 
 class BudgetAction(enum.StrEnum):
@@ -197,6 +202,22 @@ class HealthConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class HistoryConfig:
+    """The in-process history of the dashboard (``PERFKIT_HISTORY_*``)."""
+
+    #: Whether the numbers are rolled up into a history at all.
+    enabled: bool
+    #: Seconds each point of the fine history covers.
+    resolution: int
+    #: Seconds of fine history kept.
+    retention: int
+    #: Seconds each point of the coarse history covers.
+    coarse_resolution: int
+    #: Seconds of coarse history kept.
+    coarse_retention: int
+
+
+@dataclasses.dataclass(frozen=True)
 class PerfKitConfig:
     """The validated configuration of one app, resolved once in :meth:`.PerfKit.init_app`.
 
@@ -217,3 +238,5 @@ class PerfKitConfig:
     pagination: PaginationConfig
     #: The health endpoints.
     health: HealthConfig
+    #: The history behind the dashboard.
+    history: HistoryConfig

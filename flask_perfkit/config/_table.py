@@ -20,6 +20,7 @@ from ._sections import CacheConfig
 from ._sections import ConfigKey
 from ._sections import DatabaseConfig
 from ._sections import HealthConfig
+from ._sections import HistoryConfig
 from ._sections import PaginationConfig
 from ._sections import PerfKitConfig
 from ._sections import PoolConfig
@@ -130,6 +131,11 @@ ROWS: tuple[Row, ...] = (
         5,
     ),
     Row(_K.DB_BREAKER_SECONDS, "database", "breaker_seconds", kinds.Seconds(), 5.0),
+    Row(_K.HISTORY_ENABLED, "history", "enabled", kinds.Flag(), True),
+    Row(_K.HISTORY_RESOLUTION, "history", "resolution", _SECONDS_ONE_OR_MORE, 10),
+    Row(_K.HISTORY_RETENTION, "history", "retention", _SECONDS_ONE_OR_MORE, 3600),
+    Row(_K.HISTORY_COARSE_RESOLUTION, "history", "coarse_resolution", _SECONDS_ONE_OR_MORE, 60),
+    Row(_K.HISTORY_COARSE_RETENTION, "history", "coarse_retention", _SECONDS_ONE_OR_MORE, 86400),
 )
 
 #: The class of each section of :class:`.PerfKitConfig`, by attribute.
@@ -140,6 +146,7 @@ SECTIONS: Mapping[str, type] = {
     "cache": CacheConfig,
     "pagination": PaginationConfig,
     "health": HealthConfig,
+    "history": HistoryConfig,
 }
 
 #: Every key and its default, applied with ``app.config.setdefault``.
@@ -268,11 +275,37 @@ def _check_page_sizes(config: Mapping[str, t.Any], checked: Mapping[str, t.Any])
     raise ConfigError(message)
 
 
+#: The most points either history keeps, which bounds its memory.
+MAX_HISTORY_POINTS = 100_000
+
+
+def _check_history(config: Mapping[str, t.Any], checked: Mapping[str, t.Any]) -> None:
+    """Fail on histories whose points do not nest or would be too many to keep."""
+    fine, coarse = checked[_K.HISTORY_RESOLUTION], checked[_K.HISTORY_COARSE_RESOLUTION]
+    if coarse % fine:
+        raise ConfigError(
+            f"{_K.HISTORY_COARSE_RESOLUTION} ({coarse!r}) must be a multiple of"
+            f" {_K.HISTORY_RESOLUTION} ({fine!r})."
+        )
+    for resolution, retention in (
+        (_K.HISTORY_RESOLUTION, _K.HISTORY_RETENTION),
+        (_K.HISTORY_COARSE_RESOLUTION, _K.HISTORY_COARSE_RETENTION),
+    ):
+        step, span = checked[resolution], checked[retention]
+        if not step <= span <= step * MAX_HISTORY_POINTS:
+            raise ConfigError(
+                f"{retention} ({span!r}) must be from {resolution} ({step!r}) to"
+                f" {MAX_HISTORY_POINTS} times it ({step * MAX_HISTORY_POINTS}), so the history"
+                f" keeps from 1 to {MAX_HISTORY_POINTS} points."
+            )
+
+
 #: Checks of values that depend on each other, run once every row has been checked.
 _CROSS_CHECKS: tuple[t.Callable[[Mapping[str, t.Any], Mapping[str, t.Any]], None], ...] = (
     _check_engine_options,
     _check_slow_order,
     _check_page_sizes,
+    _check_history,
 )
 
 

@@ -289,6 +289,13 @@ class QueryProfiler:
         with self.lock:
             return self.table.stats()
 
+    def pattern_totals(self) -> dict[str, tuple[int, float]]:
+        """The calls and total seconds of every pattern, by query id: the two numbers of
+        :meth:`patterns` that only grow until :meth:`reset`, without its percentiles."""
+        self.flush_pending()
+        with self.lock:
+            return {qid: (e.calls, e.total) for qid, e in self.table.entries.items() if e.calls}
+
     def operation_totals(self) -> dict[str, OperationTotals]:
         """Count, time and histogram of every operation, evicted patterns included.
 

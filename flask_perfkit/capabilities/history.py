@@ -1,0 +1,163 @@
+"""The history capability: points rolled up over time, and ``GET /health/history``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import typing as t
+
+from flask import Blueprint
+from flask import Flask
+from flask import Response
+
+from .. import metrics as _metrics
+from .._respond import check_admin
+from .._respond import details_allowed
+from .._respond import encoded_response
+from .._run import run_checks
+from .._state import get_state
+from .._time import iso_time
+from ..capability import Capability
+from ..capability import MemoryUsage
+from ..capability import Wiring
+from ..config import ShowDetails
+from ..errors import HistoryDisabled
+from ..errors import InvalidParameter
+from ..history import RANGES
+from ..history import History
+from ..history import Reading
+from ..params import single_arg
+
+if t.TYPE_CHECKING:
+    from .._state import PerfKitState
+
+logger = logging.getLogger("flask_perfkit")
+
+
+class HistoryCapability(Capability):
+    """Rolls the app's totals up into points, at most once per interval."""
+
+    name = "history"
+
+    def __init__(self, state: PerfKitState) -> None:
+        super().__init__(state)
+        #: The points, or ``None`` under ``PERFKIT_HISTORY_ENABLED = False``.
+        self.history: History | None = None
+        if state.config.history.enabled:
+            self.history = History(state.config.history, state.started)
+
+    def init_app(self, app: Flask, wiring: Wiring) -> None:
+        if self.history is not None:
+            app.teardown_request(self.tick)
+
+    @staticmethod
+    def add_views(bp: Blueprint) -> None:
+        bp.add_url_rule("/history", "history", history_view, methods=["GET"])
+
+    def tick(self, error: BaseException | None = None) -> None:
+        """Roll up the points that are due, after a request. Never raises: a rollup that
+        fails is logged and tried again after the next interval."""
+        history = self.history
+        if history is not None and history.due(time.time()):
+            self.roll()
+
+    def roll(self) -> bool:
+        """Roll up the points due now; whether any was added."""
+        history = self.history
+        if history is None:
+            return False
+        try:
+            return history.roll(time.time(), self.read)
+        except Exception:
+            logger.exception("The history rollup failed; it is tried again after an interval.")
+            history.fine.due = time.time() + history.fine.resolution
+            return False
+
+    def read(self) -> Reading:
+        """The totals, per-pattern totals and health a rollup is made of: this process's,
+        or in multiprocess mode those of every worker, from the metrics snapshots."""
+        state = self.state
+        capabilities = tuple(type(c) for c in state.registry.values())
+        checks = {name: status.value for name, status in state.runner.last_statuses().items()}
+        directory = _metrics.multiprocess_dir()
+        if not directory:
+            totals = _metrics.merge([_metrics.snapshot(state)], capabilities)
+            return Reading(totals, state.profiler.pattern_totals(), checks, 1)
+        writer = state.registry["metrics"].writer  # type: ignore[attr-defined]
+        writer.write(directory)
+        snapshots = writer.read_all(directory)
+        totals = _metrics.merge(snapshots, capabilities)
+        workers = sum(1 for s in snapshots if _metrics.process_alive(s["pid"]))
+        return Reading(totals, totals.get("pattern_totals", {}), checks, max(workers, 1))
+
+    def metrics(self) -> t.Mapping[str, t.Any]:
+        if self.history is None or not _metrics.multiprocess_dir():
+            return {}
+        totals = self.state.profiler.pattern_totals()
+        return {"pattern_totals": {qid: list(pair) for qid, pair in totals.items()}}
+
+    @classmethod
+    def merge_metrics(
+        cls, merged: dict[str, t.Any], part: t.Mapping[str, t.Any], alive: bool
+    ) -> None:
+        into = merged.setdefault("pattern_totals", {})
+        for qid, (calls, seconds) in part.get("pattern_totals", {}).items():
+            old = into.get(qid)
+            into[qid] = [calls, seconds] if old is None else [old[0] + calls, old[1] + seconds]
+
+    def memory(self) -> dict[str, MemoryUsage]:
+        history = self.history
+        if history is None:
+            return {}
+        return {
+            f"history_{name}": MemoryUsage(
+                len(ring.points), t.cast(int, ring.points.maxlen), ring.dropped
+            )
+            for name, ring in (("fine", history.fine), ("coarse", history.coarse))
+        }
+
+
+def history_view() -> Response:
+    """The points of the last ``range`` (``15m``, ``1h`` or ``24h``; default ``1h``)."""
+    state = get_state()
+    if not details_allowed(state):
+        check_admin(
+            "The history is a detail, which PERFKIT_HEALTH_SHOW_DETAILS does not show to this"
+            " caller. Set PERFKIT_ADMIN_TOKEN and send it as a bearer token.",
+            "The history needs an 'Authorization: Bearer <PERFKIT_ADMIN_TOKEN>' header.",
+            off=state.config.health.show_details is ShowDetails.NEVER,
+        )
+    name = single_arg("range") or "1h"
+    seconds = RANGES.get(name)
+    if seconds is None:
+        allowed = ", ".join(RANGES)
+        raise InvalidParameter(f"'range' must be one of {allowed}.", param="range")
+    capability = t.cast(HistoryCapability, state.registry[HistoryCapability.name])
+    history = capability.history
+    if history is None:
+        raise HistoryDisabled("The history is off: PERFKIT_HISTORY_ENABLED is False.")
+    status, results = run_checks(state, state.all_checks())
+    capability.roll()
+    now = time.time()
+    ring = history.ring_for(seconds)
+    head = {
+        "status": status.value,
+        "range": name,
+        "resolution": ring.resolution,
+        "workers": history.workers,
+        "multiprocess": _metrics.multiprocess_dir() is not None,
+        "checks": {check: result.status.value for check, result in results.items()},
+    }
+    tail = {"pid": os.getpid(), "since": iso_time(history.started)}
+    body = "".join(
+        (
+            json.dumps(head, separators=(",", ":"))[:-1],
+            ',"points":[',
+            ",".join(ring.since(now - seconds)),
+            "],",
+            json.dumps(tail, separators=(",", ":"))[1:],
+        )
+    )
+    return encoded_response(body.encode(), status)
