@@ -31,6 +31,7 @@ CHROMIUM_FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
+    "--homepage=about:blank",
 )
 
 
@@ -61,9 +62,13 @@ def chromium(width: int = 1366, height: int = 900) -> Iterator[t.Any]:
     for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(driver_path))
+    driver: t.Any = webdriver.Chrome(options=options, service=Service(driver_path))
     try:
         driver.execute_cdp_cmd("Network.enable", {})
+        # Start from a blank page, and forget what the browser's start-up tab did.
+        driver.get("about:blank")
+        driver.get_log("performance")
+        driver.get_log("browser")
         yield driver
     finally:
         driver.quit()

@@ -136,6 +136,16 @@ def check_of(driver: t.Any, name: str) -> str | None:
     return found[0].text.lower() if found else None
 
 
+def press_enter_on(driver: t.Any, selector: str) -> None:
+    """Move the keyboard focus to ``selector`` and press Enter."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    driver.execute_script("document.querySelector(arguments[0]).focus()", selector)
+    assert driver.execute_script("return document.activeElement.matches(arguments[0])", selector)
+    ActionChains(driver).send_keys(Keys.ENTER).perform()
+
+
 def charts_with_points(driver: t.Any) -> dict[str, int]:
     return t.cast(
         dict[str, int],
@@ -186,7 +196,6 @@ def test_sign_in_keeps_the_token_out_of_urls_and_logs(
 
 def test_page_loads_draws_and_refreshes(served: tuple[LiveServer, SQLAlchemy, Flask]) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
 
     server, _, _ = served
     with chromium() as driver:
@@ -228,26 +237,26 @@ def test_page_loads_draws_and_refreshes(served: tuple[LiveServer, SQLAlchemy, Fl
         )
         assert "pg_sleep" in driver.find_element(By.CSS_SELECTOR, '[data-swap="slow"]').text
 
-        # Sorting from the keyboard.
-        button = driver.find_element(By.CSS_SELECTOR, 'button[data-sort="calls"]')
-        button.send_keys(Keys.ENTER)
-        header = button.find_element(By.XPATH, "..")
+        # Pausing stops the refresh; sorting works from the keyboard.
+        pause = driver.find_element(By.ID, "pause")
+        pause.click()
+        assert pause.get_attribute("aria-pressed") == "true" and pause.text == "Resume"
+        press_enter_on(driver, 'button[data-sort="calls"]')
+        header = driver.find_element(By.XPATH, '//button[@data-sort="calls"]/..')
         assert header.get_attribute("aria-sort") == "descending"
-        driver.find_element(By.CSS_SELECTOR, 'button[data-sort="calls"]').send_keys(Keys.ENTER)
+        press_enter_on(driver, 'button[data-sort="calls"]')
+        assert header.get_attribute("aria-sort") == "ascending"
         values = [
             float(c.get_attribute("data-value"))
             for c in driver.find_elements(By.CSS_SELECTOR, '#patterns td[data-key="calls"]')
         ]
         assert values == sorted(values)
-
-        # The range switch and the pause button.
-        driver.find_element(By.CSS_SELECTOR, 'button[data-range="15m"]').click()
-        wait_for(driver, lambda d: "range=15m" in d.current_url)
-        pause = driver.find_element(By.ID, "pause")
-        pause.click()
-        assert pause.get_attribute("aria-pressed") == "true" and pause.text == "Resume"
         pause.click()
         assert pause.get_attribute("aria-pressed") == "false"
+
+        # The range switch.
+        driver.find_element(By.CSS_SELECTOR, 'button[data-range="15m"]').click()
+        wait_for(driver, lambda d: "range=15m" in d.current_url)
         time.sleep(1.5)
 
         assert console_errors(driver) == []
@@ -298,5 +307,12 @@ def test_screenshots(served: tuple[LiveServer, SQLAlchemy, Flask]) -> None:
                 )
                 driver.get(server.origin + "/health/dashboard?range=15m")
                 wait_for(driver, lambda d: all(charts_with_points(d).values()))
-                time.sleep(0.5)
+                if name == "laptop":
+                    # The whole page at the laptop's width.
+                    full = driver.execute_script("return document.documentElement.scrollHeight")
+                    driver.execute_cdp_cmd(
+                        "Emulation.setDeviceMetricsOverride",
+                        {"width": width, "height": full, "deviceScaleFactor": 1, "mobile": False},
+                    )
+                time.sleep(1)
                 driver.save_screenshot(str(STATIC / f"dashboard-{scheme}-{name}.png"))

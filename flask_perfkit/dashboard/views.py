@@ -29,8 +29,10 @@ from ._session import set_session
 from ._session import token_matches
 from ._session import valid_session
 
-#: Rows of the top patterns and slow queries tables.
+#: Rows of the top patterns table.
 TABLE_ROWS = 25
+#: Entries of the slow queries list, the newest.
+SLOW_ROWS = 10
 #: Seconds between two refreshes of the page.
 POLL_SECONDS = 5
 #: The ranges the page offers, as ``/health/history`` takes them.
@@ -90,6 +92,7 @@ def _context(state: PerfKitState) -> dict[str, t.Any]:
         "status": status.value,
         "checks": [(name, result.status.value) for name, result in results.items()],
         "report": report,
+        "slow_rows": SLOW_ROWS,
         "settings": settings,
         "signed_in": valid_session(state),
         "logout_url": url_for("perfkit.dashboard_logout"),

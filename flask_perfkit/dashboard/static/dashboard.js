@@ -124,7 +124,9 @@
     var svg = figure.querySelector("svg");
     var legend = figure.querySelector(".legend");
     var summary = figure.querySelector(".summary");
-    var series = SERIES[kind](points);
+    var series = SERIES[kind](points).filter(function (s) {
+      return s.values.some(function (v) { return v !== null && v !== undefined; });
+    });
     var range = extent(series);
     clear(svg);
     clear(legend);
