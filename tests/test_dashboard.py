@@ -325,3 +325,19 @@ def test_report_is_escaped(app: Flask) -> None:
     page = app.test_client().get("/health/dashboard").text
     assert "<script>x</script>" not in page
     assert "&lt;script&gt;x&lt;/script&gt;" in page
+
+
+def test_cookie_opens_the_history(secured: Flask) -> None:
+    client = secured.test_client()
+    assert client.get("/health/history").status_code == 401
+    sign_in(client)
+    response = client.get("/health/history?range=15m")
+    assert response.status_code == 200
+    assert response.json is not None and response.json["range"] == "15m"
+    client.set_cookie(COOKIE_NAME, "forged", path="/health")
+    assert client.get("/health/history").status_code == 401
+
+
+def test_history_is_refused_like_metrics_without_a_token(make_app: AppFactory) -> None:
+    client = make_app()[0].test_client()
+    assert client.get("/health/history").status_code == 403
