@@ -114,9 +114,14 @@ def served(
 
 
 def wait_for(driver: t.Any, condition: t.Callable[[t.Any], t.Any], timeout: float = 20) -> t.Any:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition)
+    # The page replaces its tables on each refresh, so an element found may go stale.
+    wait = WebDriverWait(
+        driver, timeout, poll_frequency=0.2, ignored_exceptions=[StaleElementReferenceException]
+    )
+    return wait.until(condition)
 
 
 def sign_in(driver: t.Any, origin: str, token: str = TOKEN) -> None:
@@ -130,10 +135,27 @@ def sign_in(driver: t.Any, origin: str, token: str = TOKEN) -> None:
 
 
 def check_of(driver: t.Any, name: str) -> str | None:
-    from selenium.webdriver.common.by import By
+    """The status the strip shows for the check ``name``. Read in one script, as the strip
+    is rebuilt on each refresh."""
+    return t.cast(
+        "str | None",
+        driver.execute_script(
+            "var item = document.querySelector('#checks [data-check=\"' + arguments[0] + '\"]');"
+            "return item ? item.querySelector('.check-status').textContent.toLowerCase() : null;",
+            name,
+        ),
+    )
 
-    found = driver.find_elements(By.CSS_SELECTOR, f'#checks [data-check="{name}"] .check-status')
-    return found[0].text.lower() if found else None
+
+def calls_column(driver: t.Any) -> list[float]:
+    """The calls column of the top patterns table, in the order shown."""
+    return t.cast(
+        list[float],
+        driver.execute_script(
+            "return Array.from(document.querySelectorAll('#patterns td[data-key=\"calls\"]'))"
+            ".map(function (cell) { return Number(cell.dataset.value); });"
+        ),
+    )
 
 
 def press_enter_on(driver: t.Any, selector: str) -> None:
@@ -208,34 +230,17 @@ def test_page_loads_draws_and_refreshes(served: tuple[LiveServer, SQLAlchemy, Fl
         assert "latest" in label and "max" in label
 
         # The tables come back with each refresh, with newer numbers.
-        def calls() -> int:
-            cell = driver.find_element(
-                By.CSS_SELECTOR, '#patterns tr[data-query-id] td[data-key="calls"]'
-            )
-            return int(cell.get_attribute("data-value"))
-
-        wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#patterns tr[data-query-id]"))
-        before = sum(
-            int(c.get_attribute("data-value"))
-            for c in driver.find_elements(By.CSS_SELECTOR, '#patterns td[data-key="calls"]')
-        )
+        wait_for(driver, lambda d: calls_column(d))
+        before = sum(calls_column(driver))
+        wait_for(driver, lambda d: sum(calls_column(d)) > before)
+        wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "svg.sparkline polyline"))
+        n_plus_one = '[data-swap="n-plus-one"]'
         wait_for(
             driver,
-            lambda d: (
-                sum(
-                    int(c.get_attribute("data-value"))
-                    for c in d.find_elements(By.CSS_SELECTOR, '#patterns td[data-key="calls"]')
-                )
-                > before
-            ),
+            lambda d: "FROM items WHERE id" in d.find_element(By.CSS_SELECTOR, n_plus_one).text,
         )
-        assert calls() > 0
-        wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "svg.sparkline polyline"))
-        assert (
-            "FROM items WHERE id"
-            in driver.find_element(By.CSS_SELECTOR, '[data-swap="n-plus-one"]').text
-        )
-        assert "pg_sleep" in driver.find_element(By.CSS_SELECTOR, '[data-swap="slow"]').text
+        slow = '[data-swap="slow"]'
+        wait_for(driver, lambda d: "pg_sleep" in d.find_element(By.CSS_SELECTOR, slow).text)
 
         # Pausing stops the refresh; sorting works from the keyboard.
         pause = driver.find_element(By.ID, "pause")
@@ -246,10 +251,7 @@ def test_page_loads_draws_and_refreshes(served: tuple[LiveServer, SQLAlchemy, Fl
         assert header.get_attribute("aria-sort") == "descending"
         press_enter_on(driver, 'button[data-sort="calls"]')
         assert header.get_attribute("aria-sort") == "ascending"
-        values = [
-            float(c.get_attribute("data-value"))
-            for c in driver.find_elements(By.CSS_SELECTOR, '#patterns td[data-key="calls"]')
-        ]
+        values = calls_column(driver)
         assert values == sorted(values)
         pause.click()
         assert pause.get_attribute("aria-pressed") == "false"
