@@ -50,7 +50,8 @@ class HistoryCapability(Capability):
 
     def init_app(self, app: Flask, wiring: Wiring) -> None:
         if self.history is not None:
-            app.teardown_request(self.tick)
+            # First in the list, so it runs last: after the profiler has counted the request.
+            app.teardown_request_funcs.setdefault(None, []).insert(0, self.tick)
 
     @staticmethod
     def add_views(bp: Blueprint) -> None:
@@ -129,7 +130,9 @@ def history_view() -> Response:
             "The history needs an 'Authorization: Bearer <PERFKIT_ADMIN_TOKEN>' header.",
             off=state.config.health.show_details is ShowDetails.NEVER,
         )
-    name = single_arg("range") or "1h"
+    name = single_arg("range")
+    if name is None:
+        name = "1h"
     seconds = RANGES.get(name)
     if seconds is None:
         allowed = ", ".join(RANGES)

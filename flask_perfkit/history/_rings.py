@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import itertools
 import json
 import math
 import sys
@@ -49,10 +50,10 @@ class Ring:
     def __init__(self, resolution: int, retention: int, started: float) -> None:
         self.resolution = resolution
         self.retention = retention
-        #: ``(end, encoded point)`` of each point, oldest first.
-        self.points: collections.deque[tuple[float, str]] = collections.deque(
-            maxlen=retention // resolution
-        )
+        #: Each point as the JSON it is served as, oldest first.
+        self.points: collections.deque[str] = collections.deque(maxlen=retention // resolution)
+        #: When each point of :attr:`points` ended.
+        self.ends: collections.deque[float] = collections.deque(maxlen=retention // resolution)
         #: Points dropped to stay within :attr:`retention`.
         self.dropped = 0
         #: When the next point is due.
@@ -85,22 +86,25 @@ class Ring:
         self.due = end + self.resolution
         if len(self.points) == self.points.maxlen:
             self.dropped += 1
-        self.points.append((end, encode(data)))
+        self.points.append(encode(data))
+        self.ends.append(end)
         return data
 
     def since(self, start: float) -> list[str]:
         """The encoded points that end after ``start``, oldest first."""
-        points = self.points
-        first = len(points)
-        while first and points[first - 1][0] > start:
+        ends = self.ends
+        first = len(ends)
+        while first and ends[first - 1] > start:
             first -= 1
-        return [encoded for _, encoded in list(points)[first:]]
+        return list(itertools.islice(self.points, first, None))
 
     def nbytes(self) -> int:
-        """The bytes its points take, the deque's own included."""
-        return sys.getsizeof(self.points) + sum(
-            sys.getsizeof(item) + sys.getsizeof(item[0]) + sys.getsizeof(item[1])
-            for item in self.points
+        """The bytes its points take, the deques' own included."""
+        return (
+            sys.getsizeof(self.points)
+            + sys.getsizeof(self.ends)
+            + sum(map(sys.getsizeof, self.points))
+            + sum(map(sys.getsizeof, self.ends))
         )
 
 
