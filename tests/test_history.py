@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -18,6 +19,7 @@ from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
 import flask_perfkit.capabilities.history as history_module
+import flask_perfkit.metrics
 from flask_perfkit import ConfigError
 from flask_perfkit import PerfKit
 from flask_perfkit import cache_short
@@ -212,7 +214,7 @@ def test_a_failing_rollup_is_logged_and_never_fails_the_request(
     def broken(state: t.Any) -> t.Any:
         raise RuntimeError("snapshot failed")
 
-    monkeypatch.setattr(history_module._metrics, "snapshot", broken)
+    monkeypatch.setattr(flask_perfkit.metrics, "snapshot", broken)
     with caplog.at_level(logging.ERROR, logger="flask_perfkit"):
         assert app.test_client().get("/q/2").status_code == 200
     assert "history rollup failed" in caplog.text
@@ -328,7 +330,7 @@ def test_a_day_of_history_at_the_defaults_fits_in_two_mebibytes() -> None:
     start = 1_800_000_000.0
     history = History(config, start)
     for step in range(1, 24 * 360 + 1):
-        history.roll(start + step * 10, lambda step=step: _busy_reading(step))
+        history.roll(start + step * 10, functools.partial(_busy_reading, step))
     assert len(history.fine.points) == 360 and len(history.coarse.points) == 1440
     assert history.nbytes() <= 2 * 1024 * 1024, history.nbytes()
 
