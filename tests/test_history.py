@@ -163,9 +163,9 @@ def test_a_coarse_point_shows_the_peak_of_its_minute(
         clock.now += 30
         app.test_client().get("/q/1")
         assert len(history.coarse.points) == 2
-    fine = [json.loads(p)["pools"]["default"]["checked_out"] for p in history.fine.points]
+    fine = [json.loads(p[1:])["pools"]["default"]["checked_out"] for p in history.fine.points]
     assert fine[-3] == fine[-1] + 3
-    coarse = json.loads(history.coarse.points[-1])
+    coarse = json.loads(history.coarse.points[-1][1:])
     assert coarse["pools"]["default"]["checked_out"] == fine[-3]
 
 

@@ -154,13 +154,7 @@ def history_view() -> Response:
         "checks": {check: result.status.value for check, result in results.items()},
     }
     tail = {"pid": os.getpid(), "since": iso_time(history.started)}
-    body = "".join(
-        (
-            json.dumps(head, separators=(",", ":"))[:-1],
-            ',"points":[',
-            ",".join(ring.since(now - seconds)),
-            "],",
-            json.dumps(tail, separators=(",", ":"))[1:],
-        )
-    )
-    return encoded_response(body.encode(), status)
+    opening = json.dumps(head, separators=(",", ":"))[:-1] + ',"points":['
+    closing = "]," + json.dumps(tail, separators=(",", ":"))[1:]
+    points = ring.since(now - seconds)
+    return encoded_response(b"".join([opening.encode(), *points, closing.encode()]), status)

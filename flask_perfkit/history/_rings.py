@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import collections
 import itertools
 import json
@@ -50,8 +51,9 @@ class Ring:
     def __init__(self, resolution: int, retention: int, started: float) -> None:
         self.resolution = resolution
         self.retention = retention
-        #: Each point as the JSON it is served as, oldest first.
-        self.points: collections.deque[str] = collections.deque(maxlen=retention // resolution)
+        #: Each point as the JSON it is served as, oldest first, each after a comma, so a
+        #: body is one join (see :meth:`since`).
+        self.points: collections.deque[bytes] = collections.deque(maxlen=retention // resolution)
         #: When each point of :attr:`points` ended.
         self.ends: collections.deque[float] = collections.deque(maxlen=retention // resolution)
         #: Points dropped to stay within :attr:`retention`.
@@ -90,13 +92,18 @@ class Ring:
         self.ends.append(end)
         return data
 
-    def since(self, start: float) -> list[str]:
-        """The encoded points that end after ``start``, oldest first."""
+    def since(self, start: float) -> list[bytes]:
+        """The encoded points that end after ``start``, oldest first, as the items of a JSON
+        array: the first one bare, each other one after a comma."""
         ends = self.ends
-        first = len(ends)
-        while first and ends[first - 1] > start:
-            first -= 1
-        return list(itertools.islice(self.points, first, None))
+        if not ends or ends[0] > start:
+            found = list(self.points)
+        else:
+            first = bisect.bisect_right(ends, start)
+            found = list(itertools.islice(self.points, first, None))
+        if found:
+            found[0] = found[0][1:]
+        return found
 
     def nbytes(self) -> int:
         """The bytes its points take, the deques' own included."""
@@ -108,11 +115,12 @@ class Ring:
         )
 
 
-def encode(data: Mapping[str, t.Any]) -> str:
-    """A point as the JSON ``GET /health/history`` serves, its end as an ISO 8601 time."""
+def encode(data: Mapping[str, t.Any]) -> bytes:
+    """A point as the JSON ``GET /health/history`` serves, its end as an ISO 8601 time, after
+    a comma."""
     body = {"time": iso_time(data["end"]), **data}
     del body["end"]
-    return json.dumps(body, separators=(",", ":"))
+    return b"," + json.dumps(body, separators=(",", ":")).encode()
 
 
 class History:
