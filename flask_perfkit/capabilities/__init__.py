@@ -13,6 +13,7 @@ from .database import DatabaseCapability
 from .metrics import MetricsCapability
 from .pagination import PaginationCapability
 from .profiling import ProfilingCapability
+from .testing import TestingCapability
 
 CAPABILITIES: tuple[type[Capability], ...] = (
     DatabaseCapability,
@@ -20,4 +21,5 @@ CAPABILITIES: tuple[type[Capability], ...] = (
     ProfilingCapability,
     PaginationCapability,
     MetricsCapability,
+    TestingCapability,
 )
