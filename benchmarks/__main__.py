@@ -22,6 +22,7 @@ BENCHMARKS = [
     "breaker",
     "memory",
     "init",
+    "plugin",
 ]
 
 #: Given as the first argument, runs the one benchmark named next in this process and prints

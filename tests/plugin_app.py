@@ -9,7 +9,7 @@ by ``PLUGIN_DATABASE_URL``.
 
 from __future__ import annotations
 
-APP = '''
+APP = """
 import os
 
 from flask import Flask, jsonify
@@ -61,9 +61,9 @@ def create_app(perfkit=False):
         return jsonify([len(post.comments) for post in found])
 
     return app
-'''
+"""
 
-CONFTEST = '''
+CONFTEST = """
 import pytest
 
 from app import Comment, Post, create_app, db
@@ -88,4 +88,4 @@ def app():
         db.drop_all()
         for engine in db.engines.values():
             engine.dispose()
-'''
+"""

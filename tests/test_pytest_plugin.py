@@ -353,7 +353,8 @@ def test_scans():
         ))
         db.session.execute(sa.text("CREATE INDEX plugin_big_code ON plugin_big (code)"))
         db.session.execute(sa.text(
-            "INSERT INTO plugin_big (code, tag) SELECT n, 'tag' || n FROM generate_series(1, 2000) n"
+            "INSERT INTO plugin_big (code, tag)"
+            " SELECT n, 'tag' || n FROM generate_series(1, 2000) n"
         ))
         db.session.execute(sa.text("ANALYZE plugin_big"))
         big = sa.table("plugin_big", sa.column("code"), sa.column("tag", sa.String))

@@ -2,10 +2,10 @@
 
 The plugin itself is :mod:`flask_perfkit.pytest_plugin`; see :doc:`/testing`. The modules of
 this package, one per concern: :mod:`.hub` (the engine listeners), :mod:`.recording` (a
-test's statements and its N+1 queries), :mod:`.queries` (the ``perfkit_queries`` recorder), :mod:`.errors`,
-:mod:`.site` (the user's line), :mod:`.snapshots` (``.perfkit-queries.json``),
-:mod:`.explain` (``--perfkit-explain``), :mod:`.report` (messages and the terminal summary)
-and :mod:`.session` (the hooks).
+test's statements and its N+1 queries), :mod:`.queries` (the ``perfkit_queries`` recorder),
+:mod:`.errors`, :mod:`.site` (the user's line), :mod:`.snapshots`
+(``.perfkit-queries.json``), :mod:`.explain` (``--perfkit-explain``), :mod:`.report`
+(messages and the terminal summary) and :mod:`.session` (the hooks).
 """
 
 from __future__ import annotations

@@ -76,7 +76,12 @@ class Explainer:
         self.lock = threading.Lock()
 
     def __call__(
-        self, conn: sa.Connection, cursor: t.Any, statement: str, parameters: t.Any, pattern: Pattern
+        self,
+        conn: sa.Connection,
+        cursor: t.Any,
+        statement: str,
+        parameters: t.Any,
+        pattern: Pattern,
     ) -> None:
         """Explain ``statement`` if its pattern is new; an inspector of the hub."""
         if conn.dialect.name != "postgresql" or conn.dialect.driver not in DRIVERS:
@@ -106,9 +111,8 @@ class Explainer:
         plan = cursor.fetchone()[0]
         for schema, table, condition in seq_scans(plan):
             name = f"{_quote(schema)}.{_quote(table)}"
-            cursor.execute(
-                f"SELECT count(*) FROM (SELECT 1 FROM {name} LIMIT {self.min_rows + 1}) AS perfkit_rows"
-            )
+            limit = self.min_rows + 1
+            cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {name} LIMIT {limit}) AS counted")
             rows = int(cursor.fetchone()[0])
             if rows > self.min_rows:
                 shown = normalize(condition, "postgresql")

@@ -39,7 +39,8 @@ def listing(patterns: t.Iterable[QueryPattern]) -> str:
 class RecordedQueries:
     """The statements run inside a ``with perfkit_queries() as q:`` block.
 
-    Its numbers grow while the block runs and stay as they are once it ends.
+    Its numbers grow while the block runs and stay as they are once it ends; ``count`` is
+    the number of statements.
 
     :param bind: Only statements of this bind are counted (``"default"`` for
         Flask-SQLAlchemy's default bind); ``None`` counts every engine.

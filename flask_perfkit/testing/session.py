@@ -129,9 +129,7 @@ class PerfKitSession:
         return findings
 
     @staticmethod
-    def over_budget(
-        marker: pytest.Mark, recording: TestRecording, result: Result
-    ) -> list[str]:
+    def over_budget(marker: pytest.Mark, recording: TestRecording, result: Result) -> list[str]:
         """The message of a ``max_queries(n, bind=None)`` marker that was exceeded."""
         if len(marker.args) != 1 or not isinstance(marker.args[0], int):
             raise pytest.UsageError("Use @pytest.mark.max_queries(n) with a whole number n.")
