@@ -27,7 +27,7 @@ TESTS = 20
 STATEMENTS = 400
 ROUNDS = 5
 
-CONFTEST = '''
+CONFTEST = """
 import json, os, pytest
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
@@ -60,7 +60,7 @@ def app():
         return "ok"
 
     return app
-'''
+"""
 
 TEST = """
 import pytest
