@@ -363,4 +363,5 @@ def test_scans():
         db.session.execute(sa.select(big).where(big.c.tag == "needle")).all()
         db.session.rollback()
         db.drop_all()
+        db.engine.dispose()
 """
