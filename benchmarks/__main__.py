@@ -23,6 +23,7 @@ BENCHMARKS = [
     "memory",
     "init",
     "history",
+    "plugin",
 ]
 
 #: Given as the first argument, runs the one benchmark named next in this process and prints

@@ -14,6 +14,7 @@ from .history import HistoryCapability
 from .metrics import MetricsCapability
 from .pagination import PaginationCapability
 from .profiling import ProfilingCapability
+from .testing import TestingCapability
 
 CAPABILITIES: tuple[type[Capability], ...] = (
     DatabaseCapability,
@@ -22,4 +23,5 @@ CAPABILITIES: tuple[type[Capability], ...] = (
     PaginationCapability,
     MetricsCapability,
     HistoryCapability,
+    TestingCapability,
 )
