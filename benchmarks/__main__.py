@@ -22,6 +22,8 @@ BENCHMARKS = [
     "breaker",
     "memory",
     "init",
+    "history",
+    "plugin",
 ]
 
 #: Given as the first argument, runs the one benchmark named next in this process and prints

@@ -17,19 +17,6 @@ def _statuses() -> fields.Dict:
     return fields.Dict(keys=fields.String(), values=fields.String(validate=_STATUS), required=True)
 
 
-class LatencySchema(Schema):
-    """The statements of one operation in one point, and their percentiles in milliseconds.
-
-    Read from the duration histogram between its power-of-two bounds on a log scale, so each
-    percentile is within a factor of 1.42 of the exact value.
-    """
-
-    count = fields.Integer(required=True)
-    p50 = fields.Float(required=True)
-    p95 = fields.Float(required=True)
-    p99 = fields.Float(required=True)
-
-
 class PointPoolSchema(Schema):
     """One bind's pool at the end of a point (its peak, in a coarse point)."""
 
@@ -47,13 +34,6 @@ class PointCacheSchema(Schema):
     errors = fields.Integer(required=True)
 
 
-class PointPatternSchema(Schema):
-    """One of the patterns that took the most time in a point."""
-
-    count = fields.Integer(required=True)
-    total_ms = fields.Float(required=True)
-
-
 class PointSchema(Schema):
     """One point of history: what happened in one interval."""
 
@@ -61,8 +41,14 @@ class PointSchema(Schema):
     seconds = fields.Float(required=True)
     queries = fields.Integer(required=True)
     qps = fields.Float(required=True)
+    #: The statements of each operation that ran in the interval, as ``[count, p50, p95,
+    #: p99]``, the percentiles in milliseconds. They are read from the duration histogram
+    #: between its power-of-two bounds on a log scale, so within a factor of 1.42 of the
+    #: exact value.
     latency_ms = fields.Dict(
-        keys=fields.String(), values=fields.Nested(LatencySchema), required=True
+        keys=fields.String(),
+        values=fields.Tuple((fields.Integer(), fields.Float(), fields.Float(), fields.Float())),
+        required=True,
     )
     slow = fields.Integer(required=True)
     very_slow = fields.Integer(required=True)
@@ -76,8 +62,12 @@ class PointSchema(Schema):
     checks = fields.Dict(
         keys=fields.String(), values=fields.String(validate=_STATUS), required=True
     )
+    #: The patterns that took the most time in the interval, by query id, each as
+    #: ``[calls, total milliseconds]``; compact, as a day of points is kept in memory.
     patterns = fields.Dict(
-        keys=fields.String(), values=fields.Nested(PointPatternSchema), required=True
+        keys=fields.String(),
+        values=fields.Tuple((fields.Integer(), fields.Float())),
+        required=True,
     )
 
 

@@ -25,9 +25,7 @@ from ._component_schemas import PoolStatusSchema
 from ._component_schemas import ProfilingComponentSchema
 from ._component_schemas import TierStatsSchema
 from ._history_schemas import HistorySchema
-from ._history_schemas import LatencySchema
 from ._history_schemas import PointCacheSchema
-from ._history_schemas import PointPatternSchema
 from ._history_schemas import PointPoolSchema
 from ._history_schemas import PointSchema
 
@@ -46,13 +44,11 @@ __all__ = [
     "FullHealthSchema",
     "HealthSchema",
     "HistorySchema",
-    "LatencySchema",
     "LivenessSchema",
     "NormalizationSchema",
     "PageMetadataSchema",
     "PageSchema",
     "PointCacheSchema",
-    "PointPatternSchema",
     "PointPoolSchema",
     "PointSchema",
     "PoolStatusSchema",

@@ -15,6 +15,7 @@ from .history import HistoryCapability
 from .metrics import MetricsCapability
 from .pagination import PaginationCapability
 from .profiling import ProfilingCapability
+from .testing import TestingCapability
 
 CAPABILITIES: tuple[type[Capability], ...] = (
     DatabaseCapability,
@@ -24,4 +25,5 @@ CAPABILITIES: tuple[type[Capability], ...] = (
     MetricsCapability,
     HistoryCapability,
     DashboardCapability,
+    TestingCapability,
 )

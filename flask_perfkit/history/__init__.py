@@ -4,7 +4,7 @@ served by ``GET /health/history`` and drawn by the dashboard.
 Two rings of points are kept in the process: a fine one (by default a point every 10 seconds
 for the last hour) and a coarse one (a point a minute for the last 24 hours). A point is
 rolled up lazily, by the first request after its interval ends, rather than by a thread of
-its own; :doc:`/dashboard` says why.
+its own; :ref:`history` says why.
 """
 
 from __future__ import annotations

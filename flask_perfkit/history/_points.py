@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from ..metrics import BOUNDS
 from ..metrics import Snapshot
 
-#: The percentiles of each operation's latency in a point.
-QUANTILES = (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
+#: The percentiles of each operation's latency in a point, after its count.
+QUANTILES = (0.5, 0.95, 0.99)
 #: How many patterns a point names: the ones that took the most time in its interval.
-TOP_PATTERNS = 10
+TOP_PATTERNS = 8
 #: Status and breaker state names, least severe first.
 STATUS_ORDER = ("pass", "warn", "fail")
 BREAKER_ORDER = ("closed", "half_open", "open")
@@ -50,7 +50,7 @@ def quantile_ms(cumulative: t.Sequence[int], count: int, fraction: float) -> flo
     return float(round(BOUNDS[-1] * 1000, 3))
 
 
-def _latency(now: Snapshot, before: Snapshot) -> tuple[int, dict[str, dict[str, float]]]:
+def _latency(now: Snapshot, before: Snapshot) -> tuple[int, dict[str, list[float]]]:
     total = 0
     latency = {}
     old_queries = before.get("queries", {})
@@ -64,10 +64,7 @@ def _latency(now: Snapshot, before: Snapshot) -> tuple[int, dict[str, dict[str, 
         if count <= 0:
             continue
         total += count
-        entry: dict[str, float] = {"count": count}
-        for name, fraction in QUANTILES:
-            entry[name] = quantile_ms(buckets, count, fraction)
-        latency[op] = entry
+        latency[op] = [count, *(quantile_ms(buckets, count, q) for q in QUANTILES)]
     return total, latency
 
 
@@ -98,9 +95,9 @@ def _pools(now: Snapshot) -> dict[str, dict[str, int | None]]:
 
 def top_patterns(
     now: Mapping[str, t.Sequence[float]], before: Mapping[str, t.Sequence[float]]
-) -> dict[str, dict[str, float]]:
+) -> dict[str, list[float]]:
     """The :data:`TOP_PATTERNS` patterns that took the most time between two sets of
-    per-pattern totals (``query_id: (calls, seconds)``), with their calls and milliseconds."""
+    per-pattern totals (``query_id: (calls, seconds)``), each with ``[calls, milliseconds]``."""
     grown = []
     for qid, (calls, seconds) in now.items():
         old = before.get(qid)
@@ -112,8 +109,7 @@ def top_patterns(
             grown.append((delta_seconds, qid, delta_calls))
     grown.sort(reverse=True)
     return {
-        qid: {"count": int(calls), "total_ms": round(seconds * 1000, 3)}
-        for seconds, qid, calls in grown[:TOP_PATTERNS]
+        qid: [int(calls), round(seconds * 1000, 3)] for seconds, qid, calls in grown[:TOP_PATTERNS]
     }
 
 
@@ -124,7 +120,7 @@ def point(
     end: float,
     seconds: float,
     checks: Mapping[str, str],
-    patterns: dict[str, dict[str, float]],
+    patterns: dict[str, list[float]],
 ) -> dict[str, t.Any]:
     """The point of history for the interval between the snapshots ``before`` and ``now``.
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import collections
+import itertools
 import json
 import math
 import sys
@@ -49,10 +51,11 @@ class Ring:
     def __init__(self, resolution: int, retention: int, started: float) -> None:
         self.resolution = resolution
         self.retention = retention
-        #: ``(end, encoded point)`` of each point, oldest first.
-        self.points: collections.deque[tuple[float, str]] = collections.deque(
-            maxlen=retention // resolution
-        )
+        #: Each point as the JSON it is served as, oldest first, each after a comma, so a
+        #: body is one join (see :meth:`since`).
+        self.points: collections.deque[bytes] = collections.deque(maxlen=retention // resolution)
+        #: When each point of :attr:`points` ended.
+        self.ends: collections.deque[float] = collections.deque(maxlen=retention // resolution)
         #: Points dropped to stay within :attr:`retention`.
         self.dropped = 0
         #: When the next point is due.
@@ -85,30 +88,39 @@ class Ring:
         self.due = end + self.resolution
         if len(self.points) == self.points.maxlen:
             self.dropped += 1
-        self.points.append((end, encode(data)))
+        self.points.append(encode(data))
+        self.ends.append(end)
         return data
 
-    def since(self, start: float) -> list[str]:
-        """The encoded points that end after ``start``, oldest first."""
-        points = self.points
-        first = len(points)
-        while first and points[first - 1][0] > start:
-            first -= 1
-        return [encoded for _, encoded in list(points)[first:]]
+    def since(self, start: float) -> list[bytes]:
+        """The encoded points that end after ``start``, oldest first, as the items of a JSON
+        array: the first one bare, each other one after a comma."""
+        ends = self.ends
+        if not ends or ends[0] > start:
+            found = list(self.points)
+        else:
+            first = bisect.bisect_right(ends, start)
+            found = list(itertools.islice(self.points, first, None))
+        if found:
+            found[0] = found[0][1:]
+        return found
 
     def nbytes(self) -> int:
-        """The bytes its points take, the deque's own included."""
-        return sys.getsizeof(self.points) + sum(
-            sys.getsizeof(item) + sys.getsizeof(item[0]) + sys.getsizeof(item[1])
-            for item in self.points
+        """The bytes its points take, the deques' own included."""
+        return (
+            sys.getsizeof(self.points)
+            + sys.getsizeof(self.ends)
+            + sum(map(sys.getsizeof, self.points))
+            + sum(map(sys.getsizeof, self.ends))
         )
 
 
-def encode(data: Mapping[str, t.Any]) -> str:
-    """A point as the JSON ``GET /health/history`` serves, its end as an ISO 8601 time."""
+def encode(data: Mapping[str, t.Any]) -> bytes:
+    """A point as the JSON ``GET /health/history`` serves, its end as an ISO 8601 time, after
+    a comma."""
     body = {"time": iso_time(data["end"]), **data}
     del body["end"]
-    return json.dumps(body, separators=(",", ":"))
+    return b"," + json.dumps(body, separators=(",", ":")).encode()
 
 
 class History:

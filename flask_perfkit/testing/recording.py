@@ -1,0 +1,163 @@
+"""The statements of one test, and its N+1 queries found by the production detector.
+
+A test's statements are split into *units*, as production splits them into requests: each
+request a Flask app serves during the test (seen through Flask's ``request_started`` and
+``request_tearing_down`` signals, so also for apps that never registered PerfKit) is one
+unit, and the statements run outside requests form one more. When a unit ends, its SELECT
+counts go to :class:`~flask_perfkit.profiler.n_plus_one.SuspectTable`, the detector of the
+profiler, with the threshold of the app (its ``PERFKIT_N_PLUS_ONE_THRESHOLD`` when it
+registered PerfKit) or of the ``perfkit_n_plus_one_threshold`` ini option.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+import time
+import typing as t
+
+import flask
+from flask import Flask
+
+from .._state import find_state
+from ..normalize import Pattern
+from ..profiler.n_plus_one import NPlusOneSuspect
+from ..profiler.n_plus_one import SuspectTable
+from ..profiler.patterns import PatternEntry
+from .hub import HUB
+from .site import Site
+from .site import user_site
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """An N+1 query of a test.
+
+    :param suspect: What the production detector made of it.
+    :param unit: The request (``"GET /posts"``) or ``"the test body"``.
+    :param site: The user's line that issued it, when one was found.
+    """
+
+    suspect: NPlusOneSuspect
+    unit: str
+    site: Site | None
+
+
+class Unit:
+    """The SELECT counts of one request, or of the statements outside requests.
+
+    :param endpoint: The endpoint the detector is told about.
+    :param label: How messages name the unit.
+    :param threshold: Executions of one pattern that make an N+1.
+    :param parent: The unit that was current when this one began.
+    """
+
+    __slots__ = ("counts", "endpoint", "label", "parent", "patterns", "sites", "threshold")
+
+    def __init__(self, endpoint: str, label: str, threshold: int, parent: Unit | None) -> None:
+        self.endpoint = endpoint
+        self.label = label
+        self.threshold = threshold
+        self.parent = parent
+        #: Executions and seconds per SELECT pattern, as the profiler's collector counts them.
+        self.counts: dict[str, list[float]] = {}
+        self.patterns: dict[str, Pattern] = {}
+        self.sites: dict[str, Site | None] = {}
+
+
+class TestRecording:
+    """Every statement one test runs, grouped by pattern, and its N+1 queries.
+
+    :param name: The test's name, the endpoint of the statements outside requests.
+    :param threshold: The N+1 threshold of apps that did not register PerfKit.
+    """
+
+    __test__ = False
+
+    def __init__(self, name: str, threshold: int) -> None:
+        self.threshold = threshold
+        self.count = 0
+        self.seconds = 0.0
+        #: Executions and seconds per pattern, in the order first seen.
+        self.totals: dict[str, list[float]] = {}
+        self.patterns: dict[str, Pattern] = {}
+        #: Statements per bind name.
+        self.binds: dict[str | None, int] = {}
+        self.findings: list[Finding] = []
+        self.outer = Unit(name, "the test body", threshold, None)
+        self.current: contextvars.ContextVar[Unit | None] = contextvars.ContextVar(
+            f"perfkit_unit_{id(self):x}", default=None
+        )
+
+    def start(self) -> None:
+        """Record from now on."""
+        flask.request_started.connect(self.request_started)
+        flask.request_tearing_down.connect(self.request_tearing_down)
+        HUB.add(self)
+
+    def stop(self) -> None:
+        """Stop recording, and judge the statements outside requests."""
+        HUB.remove(self)
+        flask.request_started.disconnect(self.request_started)
+        flask.request_tearing_down.disconnect(self.request_tearing_down)
+        self.finish(self.outer)
+
+    def add(self, pattern: Pattern, seconds: float, bind: str | None) -> None:
+        """Record one statement; see :class:`~flask_perfkit.testing.hub.Sink`."""
+        self.count += 1
+        self.seconds += seconds
+        query_id = pattern.query_id
+        total = self.totals.get(query_id)
+        if total is None:
+            total = self.totals[query_id] = [0, 0.0]
+            self.patterns[query_id] = pattern
+        total[0] += 1
+        total[1] += seconds
+        self.binds[bind] = self.binds.get(bind, 0) + 1
+        if not pattern.is_select:
+            return
+        unit = self.current.get() or self.outer
+        seen = unit.counts.get(query_id)
+        if seen is None:
+            seen = unit.counts[query_id] = [0, 0.0]
+            unit.patterns[query_id] = pattern
+        seen[0] += 1
+        seen[1] += seconds
+        if seen[0] == unit.threshold:
+            unit.sites[query_id] = user_site()
+
+    def request_started(self, sender: Flask, **extra: t.Any) -> None:
+        """Begin a unit for the request; connected to ``flask.request_started``."""
+        request = flask.request
+        state = find_state(sender)
+        threshold = self.threshold if state is None else state.config.profiler.n_plus_one_threshold
+        label = f"{request.method} {request.path}"
+        parent = self.current.get()
+        self.current.set(Unit(request.endpoint or label, label, threshold, parent))
+
+    def request_tearing_down(self, sender: Flask, **extra: t.Any) -> None:
+        """End the request's unit; connected to ``flask.request_tearing_down``."""
+        unit = self.current.get()
+        if unit is not None:
+            self.current.set(unit.parent)
+            self.finish(unit)
+
+    def finish(self, unit: Unit) -> None:
+        """Run the production detector over a unit that ended."""
+        over = {q: seen for q, seen in unit.counts.items() if seen[0] >= unit.threshold}
+        if not over:
+            return
+        now = time.time()
+        table = SuspectTable(unit.threshold, len(over) + 1)
+        entries = {q: PatternEntry(unit.patterns[q], now) for q in over}
+        for suspect, _ in table.detect(unit.endpoint, over, entries, now):
+            site = unit.sites.get(suspect.query_id)
+            self.findings.append(Finding(suspect, unit.label, site))
+
+    def by_text(self) -> dict[str, int]:
+        """Executions per normalized statement."""
+        found: dict[str, int] = {}
+        for query_id, (count, _) in self.totals.items():
+            text = self.patterns[query_id].text
+            found[text] = found.get(text, 0) + int(count)
+        return found

@@ -1,0 +1,179 @@
+"""The plugin's state for one pytest run, and the hooks that judge each watched test."""
+
+from __future__ import annotations
+
+import pathlib
+import typing as t
+import warnings
+
+import pytest
+
+from . import report
+from . import snapshots
+from .errors import NPlusOneWarning
+from .errors import SeqScanWarning
+from .explain import Explainer
+from .hub import HUB
+from .recording import Finding
+from .recording import TestRecording
+from .report import Result
+
+#: The fixture that makes a test watched.
+FIXTURE = "perfkit_queries"
+#: The markers that make a test watched.
+MARKERS = ("max_queries", "allow_n_plus_one")
+#: The key of the workers' results in pytest-xdist's ``workeroutput``.
+OUTPUT = "perfkit_results"
+
+
+class Settings(t.NamedTuple):
+    """The plugin's options for one run."""
+
+    n_plus_one: str
+    threshold: int
+    record: bool
+    explain: bool
+    min_rows: int
+
+
+class PerfKitSession:
+    """What the plugin keeps during one run.
+
+    :param config: The run's configuration.
+    :param settings: The plugin's options.
+    """
+
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        self.path = pathlib.Path(config.rootpath) / snapshots.FILENAME
+        try:
+            self.records = snapshots.load(self.path)
+        except ValueError as error:
+            raise pytest.UsageError(str(error)) from None
+        #: What each watched test ran, by node id.
+        self.results: dict[str, Result] = {}
+        self.explainer = Explainer(settings.min_rows) if settings.explain else None
+
+    def watched(self, item: pytest.Item) -> bool:
+        """Whether the plugin records and judges ``item``."""
+        settings = self.settings
+        return (
+            settings.record
+            or settings.explain
+            or item.nodeid in self.records
+            or FIXTURE in getattr(item, "fixturenames", ())
+            or any(item.get_closest_marker(name) is not None for name in MARKERS)
+        )
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> t.Generator[None, object, object]:
+        if not self.watched(item):
+            return (yield)
+        recording = TestRecording(item.name, self.settings.threshold)
+        HUB.inspector = self.explainer
+        recording.start()
+        try:
+            outcome = yield
+        except BaseException:
+            self.keep(item, recording, passed=False)
+            raise
+        finally:
+            recording.stop()
+            HUB.inspector = None
+        self.judge(item, recording)
+        return outcome
+
+    def keep(self, item: pytest.Item, recording: TestRecording, *, passed: bool) -> None:
+        self.results[item.nodeid] = Result(
+            count=recording.count,
+            seconds=recording.seconds,
+            patterns=recording.by_text(),
+            passed=passed,
+        )
+
+    def judge(self, item: pytest.Item, recording: TestRecording) -> None:
+        """Fail or warn about what ``item`` ran, and keep it for the summary."""
+        self.keep(item, recording, passed=False)
+        result = self.results[item.nodeid]
+        if self.explainer is not None:
+            for scan in self.explainer.take():
+                warnings.warn(SeqScanWarning(str(scan)), stacklevel=1)
+        problems = []
+        findings = self.unexpected(item, recording.findings)
+        if findings and self.settings.n_plus_one == "fail":
+            problems.append(report.n_plus_one(findings))
+        elif findings and self.settings.n_plus_one == "warn":
+            warnings.warn(NPlusOneWarning(report.n_plus_one(findings)), stacklevel=1)
+        for marker in item.iter_markers("max_queries"):
+            problems.extend(self.over_budget(marker, recording, result))
+        old = self.records.get(item.nodeid)
+        if old is not None and not self.settings.record and result["count"] > old["count"]:
+            problems.append(report.growth(old, result))
+        if problems:
+            pytest.fail("\n\n".join(problems), pytrace=False)
+        result["passed"] = True
+
+    @staticmethod
+    def unexpected(item: pytest.Item, findings: list[Finding]) -> list[Finding]:
+        """The findings no ``allow_n_plus_one`` marker of ``item`` accepts."""
+        for marker in item.iter_markers("allow_n_plus_one"):
+            if not marker.args:
+                return []
+            accepted = [str(arg) for arg in marker.args]
+            findings = [
+                f
+                for f in findings
+                if not any(a == f.suspect.query_id or a in f.suspect.query for a in accepted)
+            ]
+        return findings
+
+    @staticmethod
+    def over_budget(marker: pytest.Mark, recording: TestRecording, result: Result) -> list[str]:
+        """The message of a ``max_queries(n, bind=None)`` marker that was exceeded."""
+        if len(marker.args) != 1 or not isinstance(marker.args[0], int):
+            raise pytest.UsageError("Use @pytest.mark.max_queries(n) with a whole number n.")
+        limit = marker.args[0]
+        bind = marker.kwargs.get("bind")
+        count = recording.count if bind is None else recording.binds.get(bind, 0)
+        if count <= limit:
+            return []
+        return [report.max_queries(limit, count, bind, result["patterns"])]
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: t.Any, error: object) -> None:
+        """Take in a pytest-xdist worker's results."""
+        self.results.update(node.workeroutput.get(OUTPUT, {}))
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        workeroutput = getattr(self.config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput[OUTPUT] = self.results
+            return
+        if self.settings.record:
+            records = dict(self.records)
+            for nodeid, result in self.results.items():
+                if result["passed"]:
+                    records[nodeid] = snapshots.Record(
+                        count=result["count"], patterns=result["patterns"]
+                    )
+            snapshots.dump(self.path, records)
+
+    def shrunk(self) -> list[tuple[str, int, int]]:
+        """The tests that ran fewer statements than recorded: node id, recorded, now."""
+        if self.settings.record:
+            return []
+        found = []
+        for nodeid, result in sorted(self.results.items()):
+            old = self.records.get(nodeid)
+            if old is not None and result["passed"] and result["count"] < old["count"]:
+                found.append((nodeid, old["count"], result["count"]))
+        return found
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if hasattr(self.config, "workerinput"):
+            return
+        quiet = self.config.get_verbosity() < 0
+        report.summary(terminalreporter, self.results, self.shrunk(), quiet)
+        if self.settings.record and not quiet:
+            terminalreporter.write_line(f"perfkit: query counts recorded in {self.path}")

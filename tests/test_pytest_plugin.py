@@ -1,0 +1,367 @@
+"""The pytest plugin, run with pytester on a small Flask-SQLAlchemy project.
+
+Each test writes the project (``tests/plugin_app.py``) and a test module into pytester's
+directory and runs pytest there, on SQLite and, where the database matters, on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests import plugin_app
+from tests.conftest import POSTGRES_URL
+from tests.conftest import require
+
+pytest_plugins = ["pytester"]
+
+#: The peers the benchmarks compare with are pytest plugins too, and also know
+#: ``max_queries``: they stay off in these runs.
+PEERS = ("-p", "no:querycount", "-p", "no:queryguard")
+
+N_PLUS_ONE = """
+def test_posts(client, perfkit_queries):
+    assert client.get("/posts").json == [1, 1, 1, 1, 1, 1]
+"""
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def project(
+    request: pytest.FixtureRequest, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> pytest.Pytester:
+    """pytester's directory holding the project, on SQLite or PostgreSQL."""
+    if request.param == "postgres":
+        require("PostgreSQL", POSTGRES_URL)
+        monkeypatch.setenv("PLUGIN_DATABASE_URL", POSTGRES_URL)
+    else:
+        monkeypatch.setenv("PLUGIN_DATABASE_URL", f"sqlite:///{pytester.path / 'app.db'}")
+    return _write_project(pytester)
+
+
+@pytest.fixture
+def sqlite_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    monkeypatch.setenv("PLUGIN_DATABASE_URL", f"sqlite:///{pytester.path / 'app.db'}")
+    return _write_project(pytester)
+
+
+def _write_project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makepyfile(app=plugin_app.APP, conftest=plugin_app.CONFTEST)
+    pytester.makeini("[pytest]\nfilterwarnings =\n    error\n")
+    return pytester
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """Run pytest in this process; flask_perfkit is imported already, so pytest cannot
+    rewrite its asserts, and says so."""
+    rewrite = ("-W", "ignore::pytest.PytestAssertRewriteWarning")
+    return pytester.runpytest(*PEERS, *rewrite, "-p", "no:cacheprovider", *args)
+
+
+def test_n_plus_one_fails_naming_the_pattern_and_the_users_line(project: pytest.Pytester) -> None:
+    project.makepyfile(test_views=N_PLUS_ONE)
+    result = run(project)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*N+1 queries: 6 executions of one SELECT in GET /posts",
+            "*FROM plugin_comment WHERE ?* = plugin_comment.post_id",
+            "*issued from app.py:* in posts: return jsonify(*# the N+1 line",
+            "*add selectinload() for that relationship*",
+            "*query id *; @pytest.mark.allow_n_plus_one accepts it)",
+        ]
+    )
+    # No bound value of the lazy loads is shown.
+    assert "plugin_comment.post_id = 1" not in result.stdout.str()
+
+
+def test_the_same_view_with_selectinload_passes(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_views="""
+        def test_posts(client, perfkit_queries):
+            with perfkit_queries() as q:
+                assert client.get("/posts-eager").json == [1, 1, 1, 1, 1, 1]
+            q.assert_count(2)
+            q.assert_max(2)
+        """
+    )
+    run(project).assert_outcomes(passed=1)
+
+
+def test_max_queries_passes_and_fails(sqlite_project: pytest.Pytester) -> None:
+    sqlite_project.makepyfile(
+        test_views="""
+        import pytest
+
+        @pytest.mark.max_queries(2)
+        def test_within(client):
+            client.get("/posts-eager")
+
+        @pytest.mark.max_queries(1)
+        def test_over(client):
+            client.get("/posts-eager")
+
+        @pytest.mark.max_queries(1, bind="default")
+        def test_over_on_the_bind(client):
+            client.get("/posts-eager")
+
+        @pytest.mark.max_queries(1, bind="other")
+        def test_other_bind_ran_nothing(client):
+            client.get("/posts-eager")
+        """
+    )
+    result = run(sqlite_project)
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*2 queries ran where @pytest.mark.max_queries allows 1:",
+            "*1 x SELECT plugin_post.id, plugin_post.title FROM plugin_post ORDER BY*",
+            "*2 queries ran on the bind 'default' where @pytest.mark.max_queries allows 1:",
+        ]
+    )
+
+
+def test_allow_n_plus_one(sqlite_project: pytest.Pytester) -> None:
+    sqlite_project.makepyfile(
+        test_views="""
+        import pytest
+
+        @pytest.mark.allow_n_plus_one
+        def test_any(client, perfkit_queries):
+            client.get("/posts")
+
+        @pytest.mark.allow_n_plus_one("plugin_comment")
+        def test_this_one(client, perfkit_queries):
+            client.get("/posts")
+
+        @pytest.mark.allow_n_plus_one("some_other_table")
+        def test_another(client, perfkit_queries):
+            client.get("/posts")
+        """
+    )
+    result = run(sqlite_project)
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["FAILED test_views.py::test_another*"])
+
+
+@pytest.mark.parametrize(
+    ("args", "ini"),
+    [(("--perfkit-n-plus-one=warn",), ""), ((), "perfkit_n_plus_one = warn")],
+    ids=["option", "ini"],
+)
+def test_warn_mode(sqlite_project: pytest.Pytester, args: tuple[str, ...], ini: str) -> None:
+    # Under pytest's usual filters, not the "error" of this suite, which an in-process run
+    # inherits.
+    sqlite_project.makeini(f"[pytest]\nfilterwarnings =\n    default\n{ini}\n")
+    sqlite_project.makepyfile(test_views=N_PLUS_ONE)
+    result = run(sqlite_project, *args)
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines(["*NPlusOneWarning: N+1 queries: 6 executions*"])
+
+
+def test_off_mode(sqlite_project: pytest.Pytester) -> None:
+    sqlite_project.makepyfile(test_views=N_PLUS_ONE)
+    result = run(sqlite_project, "--perfkit-n-plus-one=off")
+    result.assert_outcomes(passed=1)
+    assert "N+1" not in result.stdout.str()
+
+
+def test_a_test_using_none_of_it_is_left_alone(sqlite_project: pytest.Pytester) -> None:
+    sqlite_project.makepyfile(
+        test_views="""
+        def test_posts(client):
+            assert client.get("/posts").json == [1, 1, 1, 1, 1, 1]
+        """
+    )
+    result = run(sqlite_project)
+    result.assert_outcomes(passed=1)
+    assert "perfkit:" not in result.stdout.str()
+    assert not (sqlite_project.path / ".perfkit-queries.json").exists()
+
+
+def test_turned_off_with_p_no_perfkit(sqlite_project: pytest.Pytester) -> None:
+    sqlite_project.makepyfile(
+        test_views="""
+        def test_posts(client):
+            assert client.get("/posts").json == [1, 1, 1, 1, 1, 1]
+        """
+    )
+    sqlite_project.makepyfile(test_lazy=N_PLUS_ONE)
+    result = run(sqlite_project, "-p", "no:perfkit")
+    # Without the plugin there is no perfkit_queries fixture, and no N+1 check.
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*fixture 'perfkit_queries' not found"])
+    assert "flask-perfkit" not in result.stdout.str()
+    assert "N+1" not in result.stdout.str()
+    result = run(sqlite_project, "-p", "no:perfkit", "--perfkit-record")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert not (sqlite_project.path / ".perfkit-queries.json").exists()
+
+
+def test_record_then_growth_fails_and_shrinkage_passes(project: pytest.Pytester) -> None:
+    head, body = "def test_posts(client):\n", '    client.get("/posts-eager")\n'
+    project.makepyfile(test_views=head + body * 2)
+    run(project, "--perfkit-record").assert_outcomes(passed=1)
+    path = project.path / ".perfkit-queries.json"
+    first = path.read_text()
+    records = json.loads(first)["tests"]
+    assert records["test_views.py::test_posts"]["count"] == 4
+    run(project, "--perfkit-record").assert_outcomes(passed=1)
+    assert path.read_text() == first
+
+    project.makepyfile(test_views=head + body * 3)
+    grown = run(project)
+    grown.assert_outcomes(failed=1)
+    grown.stdout.fnmatch_lines(
+        [
+            "*6 queries ran where 4 are recorded; added:",
+            "*+1   SELECT plugin_post.id, plugin_post.title FROM plugin_post ORDER BY*(2 -> 3)",
+            "*run with --perfkit-record to accept the new count*",
+        ]
+    )
+
+    project.makepyfile(test_views=head + body)
+    shrunk = run(project)
+    shrunk.assert_outcomes(passed=1)
+    shrunk.stdout.fnmatch_lines(
+        ["*perfkit: fewer queries than recorded*", "*test_views.py::test_posts: 4 -> 2"]
+    )
+    assert path.read_text() == first
+
+
+def test_queries_have_the_production_query_ids(sqlite_project: pytest.Pytester) -> None:
+    sqlite_project.makepyfile(
+        test_views="""
+        from conftest import seeded
+        from flask_perfkit import PerfKit
+
+        def test_ids(perfkit_queries):
+            app = seeded(perfkit=True)
+            client = app.test_client()
+            with perfkit_queries() as q, perfkit_queries(bind="default") as on_default:
+                client.get("/posts-eager")
+            with perfkit_queries(bind="other") as elsewhere:
+                client.get("/posts-eager")
+            with app.app_context():
+                profiled = app.extensions["perfkit"].profiler.patterns()
+            production = {p.query: p.query_id for p in profiled}
+            assert q.count == 2 and on_default.count == 2 and elsewhere.count == 0
+            assert {p.query: p.query_id for p in q.patterns}.items() <= production.items()
+            assert [p.count for p in q.patterns] == [1, 1]
+        """
+    )
+    run(sqlite_project).assert_outcomes(passed=1)
+
+
+def test_a_plain_app_factory_and_an_app_with_perfkit(sqlite_project: pytest.Pytester) -> None:
+    sqlite_project.makepyfile(
+        test_views="""
+        import pytest
+        from conftest import seeded
+
+        @pytest.mark.parametrize("perfkit", [False, True])
+        def test_posts(perfkit, perfkit_queries):
+            seeded(perfkit).test_client().get("/posts")
+        """
+    )
+    result = run(sqlite_project)
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*N+1 queries: 6 executions*"] * 2)
+
+
+def test_terminal_summary_and_quiet(sqlite_project: pytest.Pytester) -> None:
+    sqlite_project.makepyfile(
+        test_views="""
+        import pytest
+
+        @pytest.mark.max_queries(10)
+        def test_eager(client):
+            client.get("/posts-eager")
+        """
+    )
+    result = run(sqlite_project)
+    result.stdout.fnmatch_lines(
+        [
+            "*= perfkit: SQL queries =*",
+            "2 queries in 1 watched test, * ms of SQL",
+            "most queries:",
+            "*2  test_views.py::test_eager",
+            "most repeated patterns:",
+            "*1  SELECT plugin_post.id, plugin_post.title FROM plugin_post ORDER BY * (1 test)",
+        ]
+    )
+    assert "perfkit" not in run(sqlite_project, "-q").stdout.str()
+
+
+def test_pytest_xdist(sqlite_project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("xdist")
+    # A database in memory for each worker.
+    monkeypatch.setenv("PLUGIN_DATABASE_URL", "sqlite://")
+    sqlite_project.makepyfile(
+        test_views="""
+        import pytest
+
+        @pytest.mark.parametrize("n", range(4))
+        def test_eager(client, n):
+            for _ in range(n):
+                client.get("/posts-eager")
+
+        def test_lazy(client, perfkit_queries):
+            client.get("/posts")
+        """
+    )
+    result = sqlite_project.runpytest_subprocess(*PEERS, "-n", "2", "--perfkit-record")
+    result.assert_outcomes(passed=4, failed=1)
+    result.stdout.fnmatch_lines(["*N+1 queries: 6 executions*", "19 queries in 5 watched tests*"])
+    records = json.loads((sqlite_project.path / ".perfkit-queries.json").read_text())["tests"]
+    counts = {nodeid.partition("::")[2]: r["count"] for nodeid, r in records.items()}
+    assert counts == {f"test_eager[{n}]": 2 * n for n in range(4)}
+
+
+def test_explain_warns_about_sequential_scans(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require("PostgreSQL", POSTGRES_URL)
+    monkeypatch.setenv("PLUGIN_DATABASE_URL", POSTGRES_URL)
+    _write_project(pytester)
+    pytester.makeini("[pytest]\nfilterwarnings =\n    default\nperfkit_explain_min_rows = 500\n")
+    pytester.makepyfile(test_scans=EXPLAINED)
+    result = run(pytester, "--perfkit-explain")
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*SeqScanWarning: Sequential scan on public.plugin_big (more than 500 rows) with the"
+            " filter ((plugin_big.tag)::text = ?::text), for: SELECT plugin_big.code,"
+            " plugin_big.tag FROM plugin_big WHERE plugin_big.tag = ?::VARCHAR.*"
+        ]
+    )
+    assert "'needle'" not in result.stdout.str()
+
+
+EXPLAINED = """
+import sqlalchemy as sa
+from conftest import seeded
+from app import db
+
+
+def test_scans():
+    app = seeded()
+    with app.app_context():
+        db.session.execute(sa.text("DROP TABLE IF EXISTS plugin_big"))
+        db.session.execute(sa.text(
+            "CREATE TABLE plugin_big (id serial PRIMARY KEY, code int, tag varchar(20))"
+        ))
+        db.session.execute(sa.text("CREATE INDEX plugin_big_code ON plugin_big (code)"))
+        db.session.execute(sa.text(
+            "INSERT INTO plugin_big (code, tag)"
+            " SELECT n, 'tag' || n FROM generate_series(1, 2000) n"
+        ))
+        db.session.execute(sa.text("ANALYZE plugin_big"))
+        big = sa.table("plugin_big", sa.column("code"), sa.column("tag", sa.String))
+        db.session.execute(sa.select(big).where(big.c.tag == "needle")).all()
+        db.session.execute(sa.select(big).where(big.c.code == 5)).all()
+        db.session.execute(sa.select(big).where(big.c.tag == "needle")).all()
+        db.session.rollback()
+        db.drop_all()
+        db.engine.dispose()
+"""
