@@ -56,8 +56,8 @@
     p95: function (points) {
       return keysOf(points, "latency_ms").map(function (op) {
         return { name: op, values: points.map(function (p) {
-          var l = (p.latency_ms || {})[op];
-          return l ? l.p95 : null;
+          var l = (p.latency_ms || {})[op];  /* [count, p50, p95, p99] */
+          return l ? l[2] : null;
         }) };
       });
     },
@@ -181,8 +181,8 @@
       var svg = row.querySelector("svg.sparkline");
       if (!svg) { return; }
       var values = points.map(function (p) {
-        var hit = (p.patterns || {})[id];
-        return hit ? hit.total_ms : 0;
+        var hit = (p.patterns || {})[id];  /* [calls, total ms] */
+        return hit ? hit[1] : 0;
       });
       clear(svg);
       var w = 100, h = 24;
@@ -235,8 +235,11 @@
   }
 
   function stop(text) {
+    var button = document.getElementById("pause");
     view.paused = true;
     window.clearInterval(view.timer);
+    button.setAttribute("aria-pressed", "true");
+    button.textContent = "Resume";
     say(text);
   }
 
