@@ -60,6 +60,8 @@ class Ring:
         self.dropped = 0
         #: When the next point is due.
         self.due = 0.0
+        # Held while a point is added and while points are copied out.
+        self._lock = threading.Lock()
         self._before: Snapshot = {}
         self._before_patterns: PatternTotals = {}
         self._before_time = started
@@ -86,21 +88,24 @@ class Ring:
             now,
         )
         self.due = end + self.resolution
-        if len(self.points) == self.points.maxlen:
-            self.dropped += 1
-        self.points.append(encode(data))
-        self.ends.append(end)
+        encoded = encode(data)
+        with self._lock:
+            if len(self.points) == self.points.maxlen:
+                self.dropped += 1
+            self.points.append(encoded)
+            self.ends.append(end)
         return data
 
     def since(self, start: float) -> list[bytes]:
         """The encoded points that end after ``start``, oldest first, as the items of a JSON
         array: the first one bare, each other one after a comma."""
-        ends = self.ends
-        if not ends or ends[0] > start:
-            found = list(self.points)
-        else:
-            first = bisect.bisect_right(ends, start)
-            found = list(itertools.islice(self.points, first, None))
+        with self._lock:
+            ends = self.ends
+            if not ends or ends[0] > start:
+                found = list(self.points)
+            else:
+                first = bisect.bisect_right(ends, start)
+                found = list(itertools.islice(self.points, first, None))
         if found:
             found[0] = found[0][1:]
         return found
