@@ -23,6 +23,7 @@ BENCHMARKS = [
     "memory",
     "init",
     "history",
+    "dashboard",
     "plugin",
 ]
 

@@ -37,6 +37,7 @@ from .errors import CacheBackendUnavailable
 from .errors import CapabilityDisabledError
 from .errors import ConfigError
 from .errors import ConfigWarning
+from .errors import CrossOriginRequest
 from .errors import DatabaseCircuitOpen
 from .errors import DatabaseUnavailable
 from .errors import EngineGoneError
@@ -91,6 +92,7 @@ __all__ = [
     "ConfigError",
     "ConfigKey",
     "ConfigWarning",
+    "CrossOriginRequest",
     "DatabaseCircuitOpen",
     "DatabaseConfig",
     "DatabaseUnavailable",

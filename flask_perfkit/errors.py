@@ -120,6 +120,12 @@ class AuthenticationRequired(APIError, Unauthorized):
         ]
 
 
+class CrossOriginRequest(APIError, Forbidden):
+    """HTTP 403: a form was posted from another site (its ``Origin`` is not the app's)."""
+
+    error_code = "cross_origin"
+
+
 class MetricsUnavailable(APIError, HTTPNotImplemented):
     """HTTP 501: ``GET /health/metrics`` needs the ``prometheus`` extra."""
 

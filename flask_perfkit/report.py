@@ -30,6 +30,8 @@ def top_patterns(
 ) -> list[PatternStats]:
     """The patterns with the highest ``sort`` value (``total``, ``mean``, ``calls``, ``p95``,
     ``max``)."""
+    if sort == "total":
+        return profiler.costliest(limit)
     return sorted(profiler.patterns(), key=SORT_KEYS[sort], reverse=True)[:limit]
 
 
@@ -62,15 +64,16 @@ def recommendations(profiler: QueryProfiler) -> list[Recommendation]:
                 f" request. {suspect.hint}",
             )
         )
-    patterns = profiler.patterns()
-    total = sum(p.total_ms for p in patterns)
-    if patterns and total > 0:
-        top = max(patterns, key=lambda p: p.total_ms)
-        if top.total_ms / total >= DOMINANT_SHARE and len(patterns) > 1:
+    totals = profiler.pattern_totals()
+    total = sum(seconds for _, seconds in totals.values())
+    if len(totals) > 1 and total > 0:
+        costliest = profiler.costliest(1)
+        top = costliest[0] if costliest else None
+        if top is not None and top.total_ms / (total * 1000) >= DOMINANT_SHARE:
             advice.append(
                 Recommendation(
                     "info",
-                    f"One pattern takes {top.total_ms / total:.0%} of database time:"
+                    f"One pattern takes {top.total_ms / (total * 1000):.0%} of database time:"
                     f" {top.query!r}. Index it, or cache its results.",
                 )
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..capability import Capability
 from .cache import CacheCapability
+from .dashboard import DashboardCapability
 from .database import DatabaseCapability
 from .history import HistoryCapability
 from .metrics import MetricsCapability
@@ -23,5 +24,6 @@ CAPABILITIES: tuple[type[Capability], ...] = (
     PaginationCapability,
     MetricsCapability,
     HistoryCapability,
+    DashboardCapability,
     TestingCapability,
 )

@@ -13,8 +13,6 @@ from flask import Flask
 from flask import Response
 
 from .. import metrics as _metrics
-from .._respond import check_admin
-from .._respond import details_allowed
 from .._respond import encoded_response
 from .._run import run_checks
 from .._state import get_state
@@ -22,7 +20,7 @@ from .._time import iso_time
 from ..capability import Capability
 from ..capability import MemoryUsage
 from ..capability import Wiring
-from ..config import ShowDetails
+from ..dashboard import require_dashboard_access
 from ..errors import HistoryDisabled
 from ..errors import InvalidParameter
 from ..history import RANGES
@@ -121,15 +119,13 @@ class HistoryCapability(Capability):
 
 
 def history_view() -> Response:
-    """The points of the last ``range`` (``15m``, ``1h`` or ``24h``; default ``1h``)."""
+    """The points of the last ``range`` (``15m``, ``1h`` or ``24h``; default ``1h``).
+
+    A detail: refused as ``/health/metrics`` is, except that the dashboard's sign-in cookie
+    opens it too.
+    """
     state = get_state()
-    if not details_allowed(state):
-        check_admin(
-            "The history is a detail, which PERFKIT_HEALTH_SHOW_DETAILS does not show to this"
-            " caller. Set PERFKIT_ADMIN_TOKEN and send it as a bearer token.",
-            "The history needs an 'Authorization: Bearer <PERFKIT_ADMIN_TOKEN>' header.",
-            off=state.config.health.show_details is ShowDetails.NEVER,
-        )
+    require_dashboard_access()
     name = single_arg("range")
     if name is None:
         name = "1h"

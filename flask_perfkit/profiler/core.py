@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+import heapq
 import logging
 import threading
 import time
@@ -288,6 +289,17 @@ class QueryProfiler:
         self.flush_pending()
         with self.lock:
             return self.table.stats()
+
+    def costliest(self, limit: int) -> list[PatternStats]:
+        """The statistics of the ``limit`` patterns with the most total time, most first.
+
+        Only those patterns' percentiles are computed, so it costs little with many patterns.
+        """
+        self.flush_pending()
+        with self.lock:
+            ran = (entry for entry in self.table.entries.values() if entry.calls)
+            top = heapq.nlargest(limit, ran, key=lambda entry: entry.total)
+            return [entry.stats() for entry in top]
 
     def pattern_totals(self) -> dict[str, tuple[int, float]]:
         """The calls and total seconds of every pattern, by query id: the two numbers of
