@@ -227,6 +227,7 @@ class SnapshotWriter:
         self.state = state
         self.tag = hashlib.blake2b(app_name.encode(), digest_size=4).hexdigest()
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._thread_pid: int | None = None
 
     def path(self, directory: str, pid: int) -> str:
@@ -235,14 +236,16 @@ class SnapshotWriter:
 
     def write(self, directory: str) -> None:
         """Write this process's snapshot, atomically. The file is written under a hidden name
-        first, so the directory only ever lists whole snapshots."""
-        data = snapshot(self.state)
-        target = self.path(directory, data["pid"])
-        folder, name = os.path.split(target)
-        temporary = os.path.join(folder, f".{name}.{threading.get_ident()}.tmp")
-        with open(temporary, "w", encoding="utf-8") as file:
-            json.dump(data, file, separators=(",", ":"))
-        os.replace(temporary, target)
+        first, so the directory only ever lists whole snapshots, and one write at a time, so
+        a snapshot taken earlier never replaces one taken later."""
+        with self._write_lock:
+            data = snapshot(self.state)
+            target = self.path(directory, data["pid"])
+            folder, name = os.path.split(target)
+            temporary = os.path.join(folder, f".{name}.{threading.get_ident()}.tmp")
+            with open(temporary, "w", encoding="utf-8") as file:
+                json.dump(data, file, separators=(",", ":"))
+            os.replace(temporary, target)
 
     def read_all(self, directory: str) -> list[Snapshot]:
         """The snapshots of every process of this app in ``directory``."""

@@ -396,9 +396,16 @@ def test_multiprocess_mode_sums_the_workers(
         assert body["workers"] == 3
         (point,) = body["points"]
         assert point["queries"] == 8
-        ((_qid, (calls, _)),) = point["patterns"].items()
+        ((qid, (calls, _)),) = point["patterns"].items()
         assert calls == 8
         assert point["pools"]["default"]["checked_out"] >= 0
+        # The dashboard's table sums the workers' patterns too, and says so.
+        page = app.test_client().get("/health/dashboard", headers=AUTH)
+        assert page.status_code == 200
+        html = page.get_data(as_text=True)
+        assert "Summed over the workers" in html
+        row = html[html.index(f'data-query-id="{qid}"') :]
+        assert 'data-key="calls" data-value="8"' in row[: row.index("</tr>")]
     finally:
         for worker in workers:
             worker.communicate("\n", timeout=30)

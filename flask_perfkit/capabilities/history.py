@@ -33,6 +33,10 @@ if t.TYPE_CHECKING:
 
 logger = logging.getLogger("flask_perfkit")
 
+#: How many of its costliest patterns each worker reports in multiprocess mode, for the
+#: dashboard's table of patterns summed over the workers.
+SUMMED_PATTERNS = 50
+
 
 class HistoryCapability(Capability):
     """Rolls the app's totals up into points, at most once per interval."""
@@ -43,6 +47,8 @@ class HistoryCapability(Capability):
         super().__init__(state)
         #: The points, or ``None`` under ``PERFKIT_HISTORY_ENABLED = False``.
         self.history: History | None = None
+        # The costliest patterns summed over the workers at the last multiprocess rollup.
+        self._summed: dict[str, list[t.Any]] | None = None
         if state.config.history.enabled:
             self.history = History(state.config.history, state.started)
 
@@ -88,14 +94,23 @@ class HistoryCapability(Capability):
         writer.write(directory)
         snapshots = writer.read_all(directory)
         totals = _metrics.merge(snapshots, capabilities)
+        self._summed = totals.get("costliest_patterns", {})
         workers = sum(1 for s in snapshots if _metrics.process_alive(s["pid"]))
         return Reading(totals, totals.get("pattern_totals", {}), checks, max(workers, 1))
 
     def metrics(self) -> t.Mapping[str, t.Any]:
         if self.history is None or not _metrics.multiprocess_dir():
             return {}
-        totals = self.state.profiler.pattern_totals()
-        return {"pattern_totals": {qid: list(pair) for qid, pair in totals.items()}}
+        profiler = self.state.profiler
+        totals = profiler.pattern_totals()
+        costliest = {
+            p.query_id: [p.query, p.operation, p.calls, p.total_ms, p.p95_ms, p.max_ms]
+            for p in profiler.costliest(SUMMED_PATTERNS)
+        }
+        return {
+            "pattern_totals": {qid: list(pair) for qid, pair in totals.items()},
+            "costliest_patterns": costliest,
+        }
 
     @classmethod
     def merge_metrics(
@@ -105,6 +120,47 @@ class HistoryCapability(Capability):
         for qid, (calls, seconds) in part.get("pattern_totals", {}).items():
             old = into.get(qid)
             into[qid] = [calls, seconds] if old is None else [old[0] + calls, old[1] + seconds]
+        costliest = merged.setdefault("costliest_patterns", {})
+        for qid, (query, op, calls, total_ms, p95_ms, max_ms) in part.get(
+            "costliest_patterns", {}
+        ).items():
+            old = costliest.get(qid)
+            if old is None:
+                costliest[qid] = [query, op, calls, total_ms, p95_ms, max_ms]
+            else:
+                old[2:] = [
+                    old[2] + calls,
+                    old[3] + total_ms,
+                    max(old[4], p95_ms),
+                    max(old[5], max_ms),
+                ]
+
+    def summed_patterns(self, limit: int) -> list[dict[str, t.Any]] | None:
+        """In multiprocess mode, the ``limit`` patterns with the most time summed over the
+        workers at the last rollup, costliest first; ``None`` otherwise.
+
+        Each worker reports its :data:`SUMMED_PATTERNS` costliest patterns. Calls and total
+        time add up; ``p95_ms`` and ``max_ms`` are the highest of the workers'.
+        """
+        if self._summed is None:
+            return None
+        found = []
+        for qid, (query, op, calls, total_ms, p95_ms, max_ms) in self._summed.items():
+            mean_ms = round(total_ms / calls, 3) if calls else 0.0
+            found.append(
+                {
+                    "query_id": qid,
+                    "query": query,
+                    "operation": op,
+                    "calls": calls,
+                    "total_ms": round(total_ms, 3),
+                    "mean_ms": mean_ms,
+                    "p95_ms": p95_ms,
+                    "max_ms": max_ms,
+                }
+            )
+        found.sort(key=lambda p: p["total_ms"], reverse=True)
+        return found[:limit]
 
     def memory(self) -> dict[str, MemoryUsage]:
         history = self.history

@@ -81,6 +81,11 @@ def dashboard() -> Response:
 def _context(state: PerfKitState) -> dict[str, t.Any]:
     status, results = run_checks(state, state.all_checks())
     report = build_report(state.profiler, state.recommendations(), limit=TABLE_ROWS)
+    # In multiprocess mode, the history capability sums the costliest patterns of the workers.
+    summing = getattr(state.registry.get("history"), "summed_patterns", None)
+    summed = summing(TABLE_ROWS) if summing is not None else None
+    if summed is not None:
+        report["top_patterns"] = summed
     base = url_for("perfkit.live")
     settings = {
         "history": base.rstrip("/") + "/history",
@@ -97,6 +102,7 @@ def _context(state: PerfKitState) -> dict[str, t.Any]:
         "signed_in": valid_session(state),
         "logout_url": url_for("perfkit.dashboard_logout"),
         "pid": os.getpid(),
+        "summed": summed is not None,
     }
 
 
