@@ -365,3 +365,30 @@ def test_scans():
         db.drop_all()
         db.engine.dispose()
 """
+
+
+@pytest.mark.parametrize("watched", [False, True], ids=["plain", "watched"])
+def test_a_crashed_xdist_worker_is_reported_as_without_the_plugin(
+    sqlite_project: pytest.Pytester, watched: bool
+) -> None:
+    pytest.importorskip("xdist")
+    fixture = "perfkit_queries" if watched else ""
+    sqlite_project.makepyfile(
+        test_crash=f"""
+        import os
+
+        def test_ok({fixture}):
+            pass
+
+        def test_crash():
+            os._exit(1)
+
+        def test_ok2({fixture}):
+            pass
+        """
+    )
+    result = sqlite_project.runpytest_subprocess(*PEERS, "-n", "2")
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    result.stdout.fnmatch_lines(["*worker 'gw*' crashed while running*test_crash*"])
+    result.assert_outcomes(passed=2, failed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED

@@ -142,8 +142,10 @@ class PerfKitSession:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: t.Any, error: object) -> None:
-        """Take in a pytest-xdist worker's results."""
-        self.results.update(node.workeroutput.get(OUTPUT, {}))
+        """Take in a pytest-xdist worker's results; a worker that crashed sent none."""
+        output = getattr(node, "workeroutput", None)
+        if isinstance(output, dict):
+            self.results.update(output.get(OUTPUT) or {})
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         workeroutput = getattr(self.config, "workeroutput", None)
