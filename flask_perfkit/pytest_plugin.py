@@ -4,15 +4,21 @@ Installing flask-perfkit is enough to use it, and ``-p no:perfkit`` turns it off
 the ``perfkit_queries`` fixture, the ``max_queries`` and ``allow_n_plus_one`` markers, and the
 ``--perfkit-n-plus-one``, ``--perfkit-record`` and ``--perfkit-explain`` options; see
 :doc:`/testing`. A test that uses none of them runs as it would without the plugin.
+
+pytest loads this module in every run of the environment, so it imports only pytest and the
+standard library; the rest (Flask, SQLAlchemy, the recorder) is imported by the hooks and
+the fixture the first time a test needs it.
 """
 
 from __future__ import annotations
 
+import typing as t
+
 import pytest
 
-from .testing.queries import QueryRecorder
-from .testing.session import PerfKitSession
-from .testing.session import Settings
+if t.TYPE_CHECKING:
+    from .testing.queries import QueryRecorder
+    from .testing.session import Settings
 
 MODES = ("fail", "warn", "off")
 
@@ -67,6 +73,8 @@ def settings(config: pytest.Config) -> Settings:
 
     :raises pytest.UsageError: An ini value is not usable.
     """
+    from .testing.session import Settings
+
     mode = config.getoption("perfkit_n_plus_one") or str(config.getini("perfkit_n_plus_one"))
     if mode not in MODES:
         raise pytest.UsageError(
@@ -90,8 +98,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "allow_n_plus_one(*patterns): accept N+1 queries in the test (only those whose"
-        " normalized statement contains one of the patterns, or has it as query id, if given).",
+        " normalized statement contains one of the patterns, in any case, or has it as query"
+        " id, if given).",
     )
+    from .testing.session import PerfKitSession
+
     config.pluginmanager.register(PerfKitSession(config, settings(config)), "perfkit-session")
 
 
@@ -101,4 +112,6 @@ def perfkit_queries() -> QueryRecorder:
 
     Requesting it also watches the test: its N+1 queries fail it.
     """
+    from .testing.queries import QueryRecorder
+
     return QueryRecorder()

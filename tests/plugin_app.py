@@ -1,8 +1,10 @@
 """The files of a small project that the pytest plugin's tests run pytest on, with pytester.
 
 ``app.py`` is a Flask-SQLAlchemy app with a lazy relationship: ``/posts`` loads each post's
-comments one post at a time (an N+1), ``/posts-eager`` loads them with ``selectinload``. Its
-factory registers PerfKit only when asked, so the plugin is tested on apps that never
+comments one post at a time (an N+1), ``/posts-eager`` loads them with ``selectinload``, and
+the ``count-comments`` command does as ``/posts``. It has a second bind, ``audit`` (SQLite in
+memory), read by ``/audit``. Its factory registers PerfKit only when asked (with its
+settings), so the plugin is tested on apps that never
 called it too. ``conftest.py`` gives pytest-flask the ``app`` fixture, on the database named
 by ``PLUGIN_DATABASE_URL``.
 """
@@ -32,6 +34,17 @@ class Post(db.Model):
     comments: Mapped[list["Comment"]] = relationship(back_populates="post")
 
 
+class AuditEntry(db.Model):
+    __tablename__ = "plugin_audit"
+    __bind_key__ = "audit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+
+
+def count_comments():
+    found = db.session.scalars(select(Post).order_by(Post.id)).all()
+    return [len(post.comments) for post in found]  # the N+1 line
+
+
 class Comment(db.Model):
     __tablename__ = "plugin_comment"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,14 +53,27 @@ class Comment(db.Model):
     post: Mapped[Post] = relationship(back_populates="comments")
 
 
-def create_app(perfkit=False):
+def create_app(perfkit=False, **settings):
     app = Flask(__name__)
     app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get("PLUGIN_DATABASE_URL", "sqlite://")
+    app.config["SQLALCHEMY_BINDS"] = {"audit": "sqlite://"}
+    app.config.update(settings)
     db.init_app(app)
     if perfkit:
         from flask_perfkit import PerfKit
 
         PerfKit(app, db=db)
+
+    @app.cli.command("count-comments")
+    def count_comments_command():
+        print(count_comments())
+
+    @app.get("/audit")
+    def audit():
+        db.session.scalars(select(Post)).all()
+        db.session.scalars(select(AuditEntry)).all()
+        db.session.scalars(select(AuditEntry).where(AuditEntry.id > 0)).all()
+        return "ok"
 
     @app.get("/posts")
     def posts():
@@ -69,8 +95,8 @@ import pytest
 from app import Comment, Post, create_app, db
 
 
-def seeded(perfkit=False):
-    app = create_app(perfkit)
+def seeded(perfkit=False, **settings):
+    app = create_app(perfkit, **settings)
     with app.app_context():
         db.drop_all()
         db.create_all()

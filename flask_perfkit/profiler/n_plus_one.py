@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import logging
+import re
 import typing as t
 
 from flask import Flask
@@ -36,17 +37,37 @@ class NPlusOneSuspect:
     hint: str
 
 
+#: A comparison of a table-qualified column with a bound value, as in the WHERE clause of
+#: SQLAlchemy's lazy loads: ``? = comment.post_id`` (a collection) or ``author.id = ?`` (an
+#: object by primary key). A statement written by hand seldom qualifies its columns.
+_COLUMN = r'(?:"[^"]+"|`[^`]+`|\w+)\.("[^"]+"|`[^`]+`|\w+)'
+_BOUND = r"\?(?:::\w+)?"
+_COMPARED = re.compile(rf"(?:{_BOUND}\s*=\s*{_COLUMN}|{_COLUMN}\s*=\s*{_BOUND})")
+
+
 def hint(pattern: Pattern) -> str:
-    """How to load what ``pattern`` loads row by row in one query instead."""
-    where = pattern.text.upper().rpartition(" WHERE ")[2]
-    if ".ID = ?" in where or where.startswith("ID = ?"):
-        return (
-            "Each row loads a related object by primary key: add joinedload() or selectinload()"
-            " for that relationship to the query."
-        )
+    """How to load what ``pattern`` loads row by row in one query instead.
+
+    A pattern shaped as an ORM lazy load (a table-qualified key column compared with one
+    bound value) gets the relationship loader that fits; any other pattern, a statement
+    written by hand for one, is told to fetch its rows in one statement.
+    """
+    where = pattern.text.rpartition(" WHERE ")[2] if " WHERE " in pattern.text else ""
+    for match in _COMPARED.finditer(where):
+        column = (match.group(1) or match.group(2)).strip('"`').lower()
+        if column == "id":
+            return (
+                "Each row loads a related object by primary key: add joinedload() or"
+                " selectinload() for that relationship to the query."
+            )
+        if column.endswith("_id") or match.group().startswith("?"):
+            return (
+                "Each row loads a related collection: add selectinload() for that"
+                " relationship to the query."
+            )
     return (
-        "Each row loads a related collection: add selectinload() for that relationship to the"
-        " query."
+        "The same statement runs once per row: fetch the rows in one statement instead"
+        " (for example WHERE id IN (...)), or join them into the query that found the rows."
     )
 
 

@@ -24,3 +24,8 @@ class NPlusOneWarning(UserWarning):
 
 class SeqScanWarning(UserWarning):
     """A sequential scan with a filter on a large table, found by ``--perfkit-explain``."""
+
+
+# Documented and shown as names of the package, where they are imported from.
+for _public in (NPlusOneWarning, QueryCountError, SeqScanWarning):
+    _public.__module__ = "flask_perfkit.testing"

@@ -6,11 +6,17 @@ statement, with the same parameters, so the plan sees the test's own rows. ``EXP
 plans the statement without running it; ``ANALYZE`` is never used. Inside a transaction it
 runs under a savepoint that is released, or rolled back to on error, so the test's
 transaction is left as it was.
+
+Only a statement that is one plain ``SELECT``, ``WITH``, ``INSERT``, ``UPDATE`` or ``DELETE``
+is explained (see :func:`explainable`): a string of several statements would have the ones
+after the first run again, so anything holding a ``;`` other than a final one is skipped, as
+is anything else (DDL, ``CALL``, ``DO``, ``COPY``, ``SET``...), which is never sent.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 import typing as t
 
@@ -23,6 +29,25 @@ DRIVERS = frozenset({"psycopg", "psycopg2"})
 #: Schemas of the server's own catalogs, read by reflection: never reported.
 SYSTEM = frozenset({"pg_catalog", "information_schema"})
 _SAVEPOINT = "perfkit_explain"
+#: The statements ``EXPLAIN`` is given, by first keyword.
+EXPLAINABLE = frozenset({"SELECT", "WITH", "INSERT", "UPDATE", "DELETE"})
+#: Whitespace, comments and opening parentheses before a statement's first keyword.
+_LEADING = re.compile(r"(?:\s+|--[^\n]*|/\*(?:[^*/]|\*(?!/)|/(?!\*))*\*/|\()*")
+_KEYWORD = re.compile(r"[A-Za-z]+")
+
+
+def explainable(statement: str) -> bool:
+    """Whether ``statement`` is one statement that ``EXPLAIN`` plans without running any:
+    a ``SELECT``, ``WITH``, ``INSERT``, ``UPDATE`` or ``DELETE``, with no ``;`` but a final
+    one (even one inside a literal or a comment: such a statement is skipped, not parsed)."""
+    body = statement.rstrip()
+    if body.endswith(";"):
+        body = body[:-1]
+    if ";" in body or "\x00" in body:
+        return False
+    start = _LEADING.match(body)
+    keyword = _KEYWORD.match(body, start.end() if start else 0)
+    return keyword is not None and keyword.group().upper() in EXPLAINABLE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,6 +110,8 @@ class Explainer:
     ) -> None:
         """Explain ``statement`` if its pattern is new; an inspector of the hub."""
         if conn.dialect.name != "postgresql" or conn.dialect.driver not in DRIVERS:
+            return
+        if not explainable(statement):
             return
         with self.lock:
             if pattern.query_id in self.seen:

@@ -53,6 +53,7 @@ class RecordedQueries:
         self._seconds = 0.0
         self._counts: dict[str, list[float]] = {}
         self._patterns: dict[str, Pattern] = {}
+        self._recording = False
 
     def add(self, pattern: Pattern, seconds: float, bind: str | None) -> None:
         """Count one statement; see :class:`~flask_perfkit.testing.hub.Sink`.
@@ -90,6 +91,7 @@ class RecordedQueries:
 
         :raises QueryCountError: Another number ran; the message lists the patterns.
         """
+        _check_number("assert_count", expected)
         if self.count != expected:
             self._fail(f"Expected {expected} {_queries(expected)}")
 
@@ -98,6 +100,7 @@ class RecordedQueries:
 
         :raises QueryCountError: More ran; the message lists the patterns.
         """
+        _check_number("assert_max", limit)
         if self.count > limit:
             self._fail(f"Expected at most {limit} {_queries(limit)}")
 
@@ -107,6 +110,12 @@ class RecordedQueries:
         raise QueryCountError(message, self.count)
 
     def __enter__(self) -> RecordedQueries:
+        if self._recording:
+            raise RuntimeError(
+                "This recorder is recording already: a block inside it needs a recorder of"
+                " its own, perfkit_queries()."
+            )
+        self._recording = True
         HUB.add(self)
         return self
 
@@ -116,6 +125,7 @@ class RecordedQueries:
         exc: BaseException | None,
         tb: types.TracebackType | None,
     ) -> None:
+        self._recording = False
         HUB.remove(self)
 
     def __repr__(self) -> str:
@@ -124,6 +134,11 @@ class RecordedQueries:
 
 def _queries(n: int) -> str:
     return "query" if n == 1 else "queries"
+
+
+def _check_number(method: str, n: object) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise TypeError(f"{method}() takes a whole number of statements of 0 or more, not {n!r}.")
 
 
 class QueryRecorder:
@@ -137,10 +152,22 @@ class QueryRecorder:
             q.assert_max(3)
     """
 
+    def __init__(self) -> None:
+        #: The bind names asked for, checked when the test ends.
+        self.binds: set[str] = set()
+
     def __call__(self, bind: str | None = None) -> RecordedQueries:
         """A recorder of the statements run inside a ``with`` block.
 
         :param bind: Count only the statements of this bind (``"default"`` for
-            Flask-SQLAlchemy's default bind); by default every engine's.
+            Flask-SQLAlchemy's default bind); by default every engine's. A name that no
+            app of the test has fails the test when it ends.
         """
+        if bind is not None:
+            self.binds.add(bind)
         return RecordedQueries(bind)
+
+
+# Documented and shown as names of the package, where they are imported from.
+for _public in (QueryPattern, QueryRecorder, RecordedQueries):
+    _public.__module__ = "flask_perfkit.testing"

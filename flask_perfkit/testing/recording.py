@@ -3,10 +3,12 @@
 A test's statements are split into *units*, as production splits them into requests: each
 request a Flask app serves during the test (seen through Flask's ``request_started`` and
 ``request_tearing_down`` signals, so also for apps that never registered PerfKit) is one
-unit, and the statements run outside requests form one more. When a unit ends, its SELECT
-counts go to :class:`~flask_perfkit.profiler.n_plus_one.SuspectTable`, the detector of the
-profiler, with the threshold of the app (its ``PERFKIT_N_PLUS_ONE_THRESHOLD`` when it
-registered PerfKit) or of the ``perfkit_n_plus_one_threshold`` ini option.
+unit, and the statements run outside requests form one more per app whose context they run
+in (an app context, a CLI command), and one for those outside any app. When a unit ends,
+its SELECT counts go to :class:`~flask_perfkit.profiler.n_plus_one.SuspectTable`, the
+detector of the profiler, with the threshold of the app (its
+``PERFKIT_N_PLUS_ONE_THRESHOLD`` when it registered PerfKit) or of the
+``perfkit_n_plus_one_threshold`` ini option.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import typing as t
 
 import flask
 from flask import Flask
+from flask import current_app
+from flask import has_app_context
 
 from .._state import find_state
 from ..normalize import Pattern
@@ -83,8 +87,15 @@ class TestRecording:
         self.patterns: dict[str, Pattern] = {}
         #: Statements per bind name.
         self.binds: dict[str | None, int] = {}
+        #: Executions per pattern, by bind name.
+        self.bind_totals: dict[str | None, dict[str, int]] = {}
         self.findings: list[Finding] = []
-        self.outer = Unit(name, "the test body", threshold, None)
+        self.name = name
+        #: The units of the statements outside requests, by the app whose context they ran
+        #: in (``None``: outside any app).
+        self.outers: dict[Flask | None, Unit] = {}
+        #: The apps that pushed a context or served a request during the test.
+        self.apps: dict[Flask, None] = {}
         self.current: contextvars.ContextVar[Unit | None] = contextvars.ContextVar(
             f"perfkit_unit_{id(self):x}", default=None
         )
@@ -93,6 +104,9 @@ class TestRecording:
         """Record from now on."""
         flask.request_started.connect(self.request_started)
         flask.request_tearing_down.connect(self.request_tearing_down)
+        flask.appcontext_pushed.connect(self.appcontext_pushed)
+        if has_app_context():
+            self.apps[_current_app()] = None
         HUB.add(self)
 
     def stop(self) -> None:
@@ -100,7 +114,9 @@ class TestRecording:
         HUB.remove(self)
         flask.request_started.disconnect(self.request_started)
         flask.request_tearing_down.disconnect(self.request_tearing_down)
-        self.finish(self.outer)
+        flask.appcontext_pushed.disconnect(self.appcontext_pushed)
+        for unit in self.outers.values():
+            self.finish(unit)
 
     def add(self, pattern: Pattern, seconds: float, bind: str | None) -> None:
         """Record one statement; see :class:`~flask_perfkit.testing.hub.Sink`."""
@@ -114,9 +130,11 @@ class TestRecording:
         total[0] += 1
         total[1] += seconds
         self.binds[bind] = self.binds.get(bind, 0) + 1
+        on_bind = self.bind_totals.setdefault(bind, {})
+        on_bind[query_id] = on_bind.get(query_id, 0) + 1
         if not pattern.is_select:
             return
-        unit = self.current.get() or self.outer
+        unit = self.current.get() or self.outer()
         seen = unit.counts.get(query_id)
         if seen is None:
             seen = unit.counts[query_id] = [0, 0.0]
@@ -126,11 +144,32 @@ class TestRecording:
         if seen[0] == unit.threshold:
             unit.sites[query_id] = user_site()
 
+    def outer(self) -> Unit:
+        """The unit of a statement run outside requests, in the current app's context."""
+        app = _current_app() if has_app_context() else None
+        unit = self.outers.get(app)
+        if unit is None:
+            threshold = self.threshold if app is None else self.threshold_of(app)
+            unit = self.outers[app] = Unit(self.name, "the test body", threshold, None)
+            if app is not None:
+                self.apps[app] = None
+        return unit
+
+    def threshold_of(self, app: Flask) -> int:
+        """The app's ``PERFKIT_N_PLUS_ONE_THRESHOLD`` when it registered PerfKit, else the
+        ini option's."""
+        state = find_state(app)
+        return self.threshold if state is None else state.config.profiler.n_plus_one_threshold
+
+    def appcontext_pushed(self, sender: Flask, **extra: t.Any) -> None:
+        """Note the app; connected to ``flask.appcontext_pushed``."""
+        self.apps[sender] = None
+
     def request_started(self, sender: Flask, **extra: t.Any) -> None:
         """Begin a unit for the request; connected to ``flask.request_started``."""
         request = flask.request
-        state = find_state(sender)
-        threshold = self.threshold if state is None else state.config.profiler.n_plus_one_threshold
+        self.apps[sender] = None
+        threshold = self.threshold_of(sender)
         label = f"{request.method} {request.path}"
         parent = self.current.get()
         self.current.set(Unit(request.endpoint or label, label, threshold, parent))
@@ -154,10 +193,31 @@ class TestRecording:
             site = unit.sites.get(suspect.query_id)
             self.findings.append(Finding(suspect, unit.label, site))
 
-    def by_text(self) -> dict[str, int]:
-        """Executions per normalized statement."""
+    def by_text(self, bind: str | None = None) -> dict[str, int]:
+        """Executions per normalized statement, of the bind ``bind`` if given."""
+        if bind is None:
+            counts = {query_id: int(total[0]) for query_id, total in self.totals.items()}
+        else:
+            counts = self.bind_totals.get(bind, {})
         found: dict[str, int] = {}
-        for query_id, (count, _) in self.totals.items():
+        for query_id, count in counts.items():
             text = self.patterns[query_id].text
-            found[text] = found.get(text, 0) + int(count)
+            found[text] = found.get(text, 0) + count
         return found
+
+    def known_binds(self) -> set[str]:
+        """The bind names of the statements of the test and of the apps it used: their
+        Flask-SQLAlchemy binds and the engines PerfKit watches for them."""
+        known = {bind for bind in self.binds if bind is not None}
+        for app in self.apps:
+            if "sqlalchemy" in app.extensions:
+                known.add("default")
+                known.update(str(key) for key in app.config.get("SQLALCHEMY_BINDS") or ())
+            state = find_state(app)
+            if state is not None:
+                known.update(state.database.monitors)
+        return known
+
+
+def _current_app() -> Flask:
+    return t.cast(Flask, current_app._get_current_object())  # type: ignore[attr-defined]

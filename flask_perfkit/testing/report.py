@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import typing as t
 
-from .recording import Finding
 from .snapshots import Record
 from .snapshots import added
 
 if t.TYPE_CHECKING:
     import pytest
+
+    from .recording import Finding
 
 #: Lines in each list of the terminal summary.
 TOP = 5
@@ -50,9 +51,25 @@ def n_plus_one(findings: t.Sequence[Finding]) -> str:
 def max_queries(limit: int, count: int, bind: str | None, patterns: dict[str, int]) -> str:
     """The message of a ``max_queries`` marker that was exceeded."""
     where = "" if bind is None else f" on the bind {bind!r}"
-    return f"{count} queries ran{where} where @pytest.mark.max_queries allows {limit}:\n" + (
+    return f"{_ran(count)}{where} where @pytest.mark.max_queries allows {limit}:\n" + (
         _lines(sorted(patterns.items(), key=lambda item: -item[1]))
     )
+
+
+def unknown_binds(unknown: t.Sequence[str], known: t.Collection[str]) -> str:
+    """The message of bind names a test asked for that none of its apps has."""
+    asked = ", ".join(repr(name) for name in unknown)
+    names = "bind" if len(unknown) == 1 else "binds"
+    seen = ", ".join(repr(name) for name in sorted(known)) or "none"
+    return (
+        f"No engine of the apps this test used has the {names} {asked}"
+        f" (asked by perfkit_queries(bind=...) or @pytest.mark.max_queries(n, bind=...));"
+        f" the binds known are: {seen}."
+    )
+
+
+def _ran(count: int) -> str:
+    return f"{count} query ran" if count == 1 else f"{count} queries ran"
 
 
 def growth(old: Record, new: Result) -> str:
@@ -61,8 +78,9 @@ def growth(old: Record, new: Result) -> str:
         f"  +{now - before:<3} {text}  ({before} -> {now})"
         for text, before, now in added(old, new["patterns"])
     ]
+    recorded = f"{old['count']} is" if old["count"] == 1 else f"{old['count']} are"
     return (
-        f"{new['count']} queries ran where {old['count']} are recorded; added:\n"
+        f"{_ran(new['count'])} where {recorded} recorded; added:\n"
         + "\n".join(lines)
         + "\n  (run with --perfkit-record to accept the new count)"
     )
@@ -88,8 +106,9 @@ def summary(
         total = sum(r["count"] for r in results.values())
         seconds = sum(r["seconds"] for r in results.values())
         tests = "test" if len(results) == 1 else "tests"
+        queries = "query" if total == 1 else "queries"
         reporter.write_line(
-            f"{total} queries in {len(results)} watched {tests}, {seconds * 1000:.1f} ms of SQL"
+            f"{total} {queries} in {len(results)} watched {tests}, {seconds * 1000:.1f} ms of SQL"
         )
         ranked = sorted(results.items(), key=lambda item: (-item[1]["count"], item[0]))
         reporter.write_line("most queries:")

@@ -1,4 +1,8 @@
-"""The plugin's state for one pytest run, and the hooks that judge each watched test."""
+"""The plugin's state for one pytest run, and the hooks that judge each watched test.
+
+This module is imported when pytest starts: it imports Flask, SQLAlchemy and the recorder
+only once a watched test runs.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +12,21 @@ import warnings
 
 import pytest
 
+from . import markers
 from . import report
 from . import snapshots
-from .errors import NPlusOneWarning
-from .errors import SeqScanWarning
-from .explain import Explainer
-from .hub import HUB
-from .recording import Finding
-from .recording import TestRecording
 from .report import Result
+
+if t.TYPE_CHECKING:
+    from .explain import Explainer
+    from .queries import QueryRecorder
+    from .recording import Finding
+    from .recording import TestRecording
 
 #: The fixture that makes a test watched.
 FIXTURE = "perfkit_queries"
 #: The markers that make a test watched.
-MARKERS = ("max_queries", "allow_n_plus_one")
+MARKERS = (markers.BUDGET, markers.ALLOW)
 #: The key of the workers' results in pytest-xdist's ``workeroutput``.
 OUTPUT = "perfkit_results"
 
@@ -53,7 +58,7 @@ class PerfKitSession:
             raise pytest.UsageError(str(error)) from None
         #: What each watched test ran, by node id.
         self.results: dict[str, Result] = {}
-        self.explainer = Explainer(settings.min_rows) if settings.explain else None
+        self.explainer: Explainer | None = None
 
     def watched(self, item: pytest.Item) -> bool:
         """Whether the plugin records and judges ``item``."""
@@ -66,10 +71,25 @@ class PerfKitSession:
             or any(item.get_closest_marker(name) is not None for name in MARKERS)
         )
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        """Refuse the test, before its fixtures and body run, when a marker of the plugin
+        has arguments it cannot use."""
+        found = markers.problem(item)
+        if found is not None:
+            pytest.fail(found, pytrace=False)
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> t.Generator[None, object, object]:
         if not self.watched(item):
             return (yield)
+        from .hub import HUB
+        from .recording import TestRecording
+
+        if self.settings.explain and self.explainer is None:
+            from .explain import Explainer
+
+            self.explainer = Explainer(self.settings.min_rows)
         recording = TestRecording(item.name, self.settings.threshold)
         HUB.inspector = self.explainer
         recording.start()
@@ -94,19 +114,26 @@ class PerfKitSession:
 
     def judge(self, item: pytest.Item, recording: TestRecording) -> None:
         """Fail or warn about what ``item`` ran, and keep it for the summary."""
+        from .errors import NPlusOneWarning
+        from .errors import SeqScanWarning
+
         self.keep(item, recording, passed=False)
         result = self.results[item.nodeid]
         if self.explainer is not None:
             for scan in self.explainer.take():
-                warnings.warn(SeqScanWarning(str(scan)), stacklevel=1)
+                _warn(item, SeqScanWarning(str(scan)))
         problems = []
         findings = self.unexpected(item, recording.findings)
         if findings and self.settings.n_plus_one == "fail":
             problems.append(report.n_plus_one(findings))
         elif findings and self.settings.n_plus_one == "warn":
-            warnings.warn(NPlusOneWarning(report.n_plus_one(findings)), stacklevel=1)
-        for marker in item.iter_markers("max_queries"):
-            problems.extend(self.over_budget(marker, recording, result))
+            _warn(item, NPlusOneWarning(report.n_plus_one(findings)))
+        problems.extend(self.unknown_binds(item, recording))
+        for bind, limit in markers.budgets(item).items():
+            count = recording.count if bind is None else recording.binds.get(bind, 0)
+            if count > limit:
+                patterns = recording.by_text(bind)
+                problems.append(report.max_queries(limit, count, bind, patterns))
         old = self.records.get(item.nodeid)
         if old is not None and not self.settings.record and result["count"] > old["count"]:
             problems.append(report.growth(old, result))
@@ -117,33 +144,37 @@ class PerfKitSession:
     @staticmethod
     def unexpected(item: pytest.Item, findings: list[Finding]) -> list[Finding]:
         """The findings no ``allow_n_plus_one`` marker of ``item`` accepts."""
-        for marker in item.iter_markers("allow_n_plus_one"):
-            if not marker.args:
-                return []
-            accepted = [str(arg) for arg in marker.args]
-            findings = [
-                f
-                for f in findings
-                if not any(a == f.suspect.query_id or a in f.suspect.query for a in accepted)
-            ]
-        return findings
+        accepted = markers.allowed(item)
+        if accepted is None:
+            return findings
+        if not accepted:
+            return []
+        return [
+            f
+            for f in findings
+            if not any(
+                a == f.suspect.query_id.lower() or a in f.suspect.query.lower() for a in accepted
+            )
+        ]
 
     @staticmethod
-    def over_budget(marker: pytest.Mark, recording: TestRecording, result: Result) -> list[str]:
-        """The message of a ``max_queries(n, bind=None)`` marker that was exceeded."""
-        if len(marker.args) != 1 or not isinstance(marker.args[0], int):
-            raise pytest.UsageError("Use @pytest.mark.max_queries(n) with a whole number n.")
-        limit = marker.args[0]
-        bind = marker.kwargs.get("bind")
-        count = recording.count if bind is None else recording.binds.get(bind, 0)
-        if count <= limit:
-            return []
-        return [report.max_queries(limit, count, bind, result["patterns"])]
+    def unknown_binds(item: pytest.Item, recording: TestRecording) -> list[str]:
+        """The message about bind names the test asked for that none of its apps has."""
+        asked = {bind for bind in markers.budgets(item) if bind is not None}
+        funcargs: dict[str, t.Any] = getattr(item, "funcargs", {})
+        recorder: QueryRecorder | None = funcargs.get(FIXTURE)
+        if recorder is not None:
+            asked.update(recorder.binds)
+        known = recording.known_binds()
+        unknown = sorted(asked - known)
+        return [report.unknown_binds(unknown, known)] if unknown else []
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: t.Any, error: object) -> None:
-        """Take in a pytest-xdist worker's results."""
-        self.results.update(node.workeroutput.get(OUTPUT, {}))
+        """Take in a pytest-xdist worker's results; a worker that crashed sent none."""
+        output = getattr(node, "workeroutput", None)
+        if isinstance(output, dict):
+            self.results.update(output.get(OUTPUT) or {})
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         workeroutput = getattr(self.config, "workeroutput", None)
@@ -152,6 +183,8 @@ class PerfKitSession:
             return
         if self.settings.record:
             records = dict(self.records)
+            for nodeid in snapshots.stale(pathlib.Path(self.config.rootpath), records):
+                del records[nodeid]
             for nodeid, result in self.results.items():
                 if result["passed"]:
                     records[nodeid] = snapshots.Record(
@@ -177,3 +210,9 @@ class PerfKitSession:
         report.summary(terminalreporter, self.results, self.shrunk(), quiet)
         if self.settings.record and not quiet:
             terminalreporter.write_line(f"perfkit: query counts recorded in {self.path}")
+
+
+def _warn(item: pytest.Item, warning: Warning) -> None:
+    """Warn about ``item``, at the test's own line."""
+    lineno = item.location[1]
+    warnings.warn_explicit(warning, type(warning), str(item.path), (lineno or 0) + 1)

@@ -100,12 +100,20 @@ def user_site() -> Site | None:
     """The innermost frame of the caller's stack that is neither a library's nor the
     standard library's: the user's line, or a line of a Jinja template."""
     frame = inspect.currentframe()
+    template_line = None
     while frame is not None:
         template = frame.f_globals.get("__jinja_template__")
-        if template is not None:
+        if template is not None and not (template.filename or "<").startswith("<"):
             return _template_site(template, frame)
-        if not _is_library(frame.f_code.co_filename):
-            return _site(frame)
+        if template is not None and template_line is None:
+            # A template made from a string has no file: name the line that rendered it.
+            template_line = template.get_corresponding_lineno(frame.f_lineno)
+        elif template is None and not _is_library(frame.f_code.co_filename):
+            site = _site(frame)
+            if template_line is not None:
+                held = f"{site.function} (line {template_line} of the template string it renders)"
+                site = dataclasses.replace(site, function=held)
+            return site
         frame = frame.f_back
     return None
 
@@ -135,6 +143,6 @@ def _site(frame: types.FrameType) -> Site:
 
 def _template_site(template: t.Any, frame: types.FrameType) -> Site:
     lineno = template.get_corresponding_lineno(frame.f_lineno)
-    filename = template.filename or template.name or "<template>"
-    line = linecache.getline(filename, lineno).strip() if template.filename else ""
+    filename = template.filename
+    line = linecache.getline(filename, lineno).strip()
     return Site(_relative(filename), lineno, f"template {template.name!r}", line)

@@ -27,17 +27,60 @@ class Record(t.TypedDict):
 def load(path: pathlib.Path) -> dict[str, Record]:
     """The records in ``path``, or none when there is no such file.
 
-    :raises ValueError: The file is not a records file of this version.
+    The whole file is checked: a file that is not JSON, not UTF-8, or not shaped as this
+    version writes it is refused, never read in part, and so never rewritten without its
+    records. A byte order mark at its start is allowed.
+
+    :raises ValueError: The file cannot be used; the message names it and what is wrong.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         return {}
-    data = json.loads(text)
-    if not isinstance(data, dict) or data.get("version") != VERSION:
-        raise ValueError(f"{path} is not a query-count records file of version {VERSION}.")
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ValueError(f"The query-count records file {path} cannot be read: {error}") from None
+    problem = _problem(data)
+    if problem is not None:
+        raise ValueError(
+            f"The query-count records file {path} is not usable: {problem}. Fix it, or delete"
+            " it and run pytest --perfkit-record to write it again."
+        )
     tests: dict[str, Record] = data["tests"]
     return tests
+
+
+def _whole(value: object, least: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def _problem(data: object) -> str | None:
+    """What is wrong with the parsed file, or ``None``."""
+    if not isinstance(data, dict) or set(data) != {"version", "tests"}:
+        return 'it must be an object with the keys "version" and "tests" only'
+    if data["version"] != VERSION or isinstance(data["version"], bool):
+        return f'"version" is {data["version"]!r}, where this flask-perfkit reads {VERSION}'
+    tests = data["tests"]
+    if not isinstance(tests, dict):
+        return '"tests" must be an object of records by test node id'
+    for nodeid, record in tests.items():
+        problem = _record_problem(record)
+        if problem is not None:
+            return f"the record of {nodeid!r} {problem}"
+    return None
+
+
+def _record_problem(record: object) -> str | None:
+    if not isinstance(record, dict) or set(record) != {"count", "patterns"}:
+        return 'must be an object with the keys "count" and "patterns" only'
+    if not _whole(record["count"], 0):
+        return f"has the count {record['count']!r}, not a whole number of 0 or more"
+    patterns = record["patterns"]
+    if not isinstance(patterns, dict):
+        return '"patterns" must be an object of counts by statement'
+    for text, count in patterns.items():
+        if not _whole(count, 1):
+            return f"has the count {count!r} for {text!r}, not a whole number of 1 or more"
+    return None
 
 
 def dump(path: pathlib.Path, records: t.Mapping[str, Record]) -> None:
@@ -45,8 +88,16 @@ def dump(path: pathlib.Path, records: t.Mapping[str, Record]) -> None:
     data = {"version": VERSION, "tests": {k: records[k] for k in sorted(records)}}
     text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def stale(root: pathlib.Path, records: t.Mapping[str, Record]) -> list[str]:
+    """The node ids of records whose test file is no longer under ``root``."""
+    return [nodeid for nodeid in records if not (root / nodeid.partition("::")[0]).is_file()]
 
 
 def added(old: Record, new: t.Mapping[str, int]) -> list[tuple[str, int, int]]:
