@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html.parser
+import json
 import time
 import typing as t
 from pathlib import Path
@@ -13,6 +14,7 @@ from flask import render_template
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 
+from flask_perfkit import PerfKit
 from flask_perfkit.dashboard import COOKIE_NAME
 from flask_perfkit.dashboard import SESSION_MAX_AGE
 from flask_perfkit.dashboard import _session
@@ -341,3 +343,59 @@ def test_cookie_opens_the_history(secured: Flask) -> None:
 def test_history_is_refused_like_metrics_without_a_token(make_app: AppFactory) -> None:
     client = make_app()[0].test_client()
     assert client.get("/health/history").status_code == 403
+
+
+def test_signing_in_keeps_the_range_the_page_was_opened_with(secured: Flask) -> None:
+    client = secured.test_client()
+    refused = client.get("/health/dashboard?range=15m", headers=HTML)
+    assert refused.status_code == 401
+    hidden = [a for tag, a in tags_of(refused.get_data(as_text=True)).tags if tag == "input"]
+    assert {"type": "hidden", "name": "range", "value": "15m"} in hidden
+    response = client.post("/health/dashboard/login", data={"token": TOKEN, "range": "15m"})
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/health/dashboard?range=15m")
+    assert client.get("/health/dashboard?range=15m").status_code == 200
+    plain = client.post("/health/dashboard/login", data={"token": TOKEN})
+    assert plain.headers["Location"].endswith("/health/dashboard")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("GET", "/health/dashboard?range=2h", None),
+        ("GET", "/health/dashboard/login?range=x", None),
+        ("POST", "/health/dashboard/login", {"token": TOKEN, "range": "//evil.example"}),
+    ],
+)
+def test_a_bad_range_is_400_naming_it(
+    secured: Flask, method: str, path: str, data: dict[str, str] | None
+) -> None:
+    client = secured.test_client()
+    client.post("/health/dashboard/login", data={"token": TOKEN})
+    response = client.open(path, method=method, data=data, headers=AUTH_HEADER)
+    assert response.status_code == 400
+    assert response.get_json()["param"] == "range"
+
+
+AUTH_HEADER = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def test_with_the_history_off_the_page_refreshes_without_it(make_app: AppFactory) -> None:
+    app = make_app(PERFKIT_HEALTH_SHOW_DETAILS="always", PERFKIT_HISTORY_ENABLED=False)[0]
+    page = app.test_client().get("/health/dashboard").get_data(as_text=True)
+    settings = json.loads(tags_of(page).text_in["script"])
+    assert settings["history"] is None
+    # The health strip is one of the sections a refresh swaps in from the page.
+    strip = page[page.index('data-swap="health"') :]
+    assert 'id="checks"' in strip[: strip.index("</div>")]
+
+
+def test_only_a_callback_gets_a_message_about_the_callback() -> None:
+    app = Flask("callback_app")
+    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
+    PerfKit(app, authorize=lambda: False)
+    for path in ("/health/dashboard", "/health/history"):
+        response = app.test_client().get(path)
+        assert response.status_code == 401
+        message = response.get_json()["message"]
+        assert "authorize callback" in message and "PERFKIT_ADMIN_TOKEN" not in message

@@ -318,3 +318,42 @@ def test_screenshots(served: tuple[LiveServer, SQLAlchemy, Flask]) -> None:
                     )
                 time.sleep(1)
                 driver.save_screenshot(str(STATIC / f"dashboard-{scheme}-{name}.png"))
+
+
+def test_with_the_history_off_the_page_says_so_and_still_refreshes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views, "POLL_SECONDS", 1)
+    app = Flask(__name__)
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'off.db'}",
+        PERFKIT_HEALTH_SHOW_DETAILS="always",
+        PERFKIT_HISTORY_ENABLED=False,
+    )
+    db = SQLAlchemy()
+    PerfKit(app, db=db)
+    db.init_app(app)
+
+    @app.get("/one")
+    def one() -> str:
+        return str(db.session.execute(sa.text("SELECT 1")).scalar())
+
+    try:
+        with LiveServer(app) as server, chromium() as driver:
+            app.test_client().get("/one")
+            driver.get(server.origin + "/health/dashboard")
+            updated = wait_for(
+                driver,
+                lambda d: "history is off" in d.find_element("id", "updated").text and d,
+            )
+            assert updated
+            before = calls_column(driver)
+            for _ in range(3):
+                app.test_client().get("/one")
+            wait_for(driver, lambda d: calls_column(d) != before)
+            requested = [url for url, _ in network(driver).responses]
+            assert not [url for url in requested if "/health/history" in url]
+            assert console_errors(driver) == []
+    finally:
+        with app.app_context():
+            db.engine.dispose()

@@ -130,9 +130,10 @@ def url_prefix(key: str, value: t.Any) -> str | None:
 def admin_token(key: str, value: t.Any) -> str | None:
     """A non-empty string, or ``None``. The message never shows the value."""
     if value is not None and (not isinstance(value, str) or not value.strip()):
+        got = "a blank string" if isinstance(value, str) else type(value).__name__
         raise ConfigError(
             f"{key} must be a non-empty string, or None to leave admin endpoints disabled,"
-            f" got {type(value).__name__}."
+            f" got {got}."
         )
     return value
 

@@ -38,8 +38,12 @@ _DISABLED = (
     " caller. Set PERFKIT_ADMIN_TOKEN and sign in at the dashboard's login page."
 )
 _UNAUTHORIZED = (
-    "The dashboard needs a sign-in (its login page takes PERFKIT_ADMIN_TOKEN) or an"
-    " 'Authorization: Bearer <PERFKIT_ADMIN_TOKEN>' header."
+    "The dashboard and the history need a sign-in (the dashboard's login page takes"
+    " PERFKIT_ADMIN_TOKEN) or an 'Authorization: Bearer <PERFKIT_ADMIN_TOKEN>' header."
+)
+_REFUSED_BY_CALLBACK = (
+    "The dashboard and the history show details, which the app's authorize callback did not"
+    " grant to this request."
 )
 
 
@@ -82,7 +86,8 @@ def require_dashboard_access() -> None:
     state = get_state()
     if details_allowed(state) or valid_session(state):
         return
-    check_admin(_DISABLED, _UNAUTHORIZED, off=state.config.health.show_details is ShowDetails.NEVER)
+    unauthorized = _UNAUTHORIZED if state.config.health.admin_token else _REFUSED_BY_CALLBACK
+    check_admin(_DISABLED, unauthorized, off=state.config.health.show_details is ShowDetails.NEVER)
 
 
 def require_login_enabled(state: PerfKitState) -> str:

@@ -69,13 +69,25 @@ def dashboard() -> Response:
     not signed in gets the sign-in form with the 401 when an admin token is configured.
     """
     state = get_state()
+    chosen = _range_arg(request.args)
     try:
         require_dashboard_access()
     except AuthenticationRequired:
         if state.config.health.admin_token is None or not _wants_html():
             raise
-        return _login_page(401)
+        return _login_page(401, chosen=chosen)
     return _page("dashboard.html", **_context(state))
+
+
+def _range_arg(values: t.Mapping[str, str]) -> str | None:
+    """The range asked for in ``values`` (the query string or the sign-in form), if any.
+
+    :raises InvalidParameter: It is given but is not one of :data:`RANGES`.
+    """
+    chosen = values.get("range")
+    if chosen is not None and chosen not in RANGES:
+        raise InvalidParameter(f"'range' must be one of {', '.join(RANGES)}.", param="range")
+    return chosen
 
 
 def _context(state: PerfKitState) -> dict[str, t.Any]:
@@ -87,8 +99,10 @@ def _context(state: PerfKitState) -> dict[str, t.Any]:
     if summed is not None:
         report["top_patterns"] = summed
     base = url_for("perfkit.live")
+    history = getattr(state.registry.get("history"), "history", None)
     settings = {
-        "history": base.rstrip("/") + "/history",
+        # None when PERFKIT_HISTORY_ENABLED is False: the page then refreshes without it.
+        "history": base.rstrip("/") + "/history" if history is not None else None,
         "page": url_for("perfkit.dashboard"),
         "interval": POLL_SECONDS,
         "ranges": RANGES,
@@ -106,8 +120,9 @@ def _context(state: PerfKitState) -> dict[str, t.Any]:
     }
 
 
-def _login_page(code: int = 200, error: str | None = None) -> Response:
-    return _page("login.html", code, action=url_for("perfkit.dashboard_login"), error=error)
+def _login_page(code: int = 200, error: str | None = None, chosen: str | None = None) -> Response:
+    action = url_for("perfkit.dashboard_login")
+    return _page("login.html", code, action=action, error=error, chosen=chosen)
 
 
 def login() -> BaseResponse:
@@ -120,15 +135,17 @@ def login() -> BaseResponse:
     state = get_state()
     token = require_login_enabled(state)
     if request.method == "GET":
-        return _login_page()
+        return _login_page(chosen=_range_arg(request.args))
     if not same_origin():
         raise CrossOriginRequest("The sign-in form was posted from another site.")
     if "token" in request.args:
         raise InvalidParameter("The token goes in the form body, never in the URL.", param="token")
+    chosen = _range_arg(request.form)
     given = request.form.get("token", "")
     if not given or not token_matches(given, token):
-        return _login_page(401, "That token was not accepted.")
-    response = redirect(url_for("perfkit.dashboard"), 303)
+        return _login_page(401, "That token was not accepted.", chosen)
+    # Back to the range the page was opened with, so a bookmarked range survives signing in.
+    response = redirect(url_for("perfkit.dashboard", range=chosen), 303)
     set_session(response, state, token)
     response.headers["Cache-Control"] = "no-store"
     return response

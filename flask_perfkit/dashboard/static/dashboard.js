@@ -244,6 +244,7 @@
   }
 
   function loadHistory() {
+    if (!settings.history) { return historyOff(); }
     var url = settings.history + "?range=" + encodeURIComponent(view.range);
     return window.fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) {
@@ -278,10 +279,16 @@
       });
   }
 
+  function historyOff() {
+    say("The history is off (PERFKIT_HISTORY_ENABLED is False): no charts. The rest " +
+      (view.paused ? "is paused." : "refreshes every " + settings.interval + " s."));
+    return Promise.resolve();
+  }
+
   function tick() {
     if (view.busy) { return Promise.resolve(); }
     view.busy = true;
-    return loadTables().then(loadHistory).catch(function () {
+    return loadTables().then(settings.history ? loadHistory : historyOff).catch(function () {
       say("The last refresh failed; trying again in " + settings.interval + " s.");
     }).then(function () { view.busy = false; });
   }
