@@ -595,6 +595,7 @@ RECORDS_PROBLEMS = [
         "the record of 't.py::t' \"patterns\" must be an object*",
     ),
     ('{"version": 1, "tests": {', "cannot be read: *"),
+    ("[" * 100_000 + "]" * 100_000, "cannot be read: *"),
 ]
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -163,3 +166,15 @@ def test_cache_config_values_without_a_repr_still_build_a_backend() -> None:
         with app.app_context():
             assert perfkit.cache.set("registration-opaque", name)
             assert perfkit.cache.get("registration-opaque") == name
+
+
+def test_the_engine_plugin_is_found_without_importing_perfkit_first() -> None:
+    code = (
+        "import sqlalchemy as sa, sys\n"
+        "engine = sa.create_engine('sqlite://', plugins=['flask_perfkit'])\n"
+        "print(type(engine).__name__, 'flask_perfkit.pool' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.split() == ["Engine", "True"]

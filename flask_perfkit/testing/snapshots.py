@@ -37,7 +37,7 @@ def load(path: pathlib.Path) -> dict[str, Record]:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         return {}
-    except (OSError, UnicodeDecodeError, ValueError) as error:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
         raise ValueError(f"The query-count records file {path} cannot be read: {error}") from None
     problem = _problem(data)
     if problem is not None:
