@@ -44,12 +44,21 @@ def add_views(bp: Blueprint) -> None:
     bp.add_url_rule("/dashboard", "dashboard", dashboard, methods=["GET"])
     bp.add_url_rule("/dashboard/login", "dashboard_login", login, methods=["GET", "POST"])
     bp.add_url_rule("/dashboard/logout", "dashboard_logout", logout, methods=["POST"])
-    bp.add_url_rule("/dashboard/assets/<name>", "dashboard_asset", asset, methods=["GET"])
+    # One rule per file rather than one with a variable: rules without variables are
+    # compiled once per process and shared by every app (see flask_perfkit._routing), and
+    # any other name under assets/ matches no rule.
+    for name in _render.ASSETS:
+        bp.add_url_rule(f"/dashboard/assets/{name}", _asset_endpoint(name), asset, methods=["GET"])
+
+
+def _asset_endpoint(name: str) -> str:
+    """The endpoint of the static file ``name``, such as ``dashboard_asset_dashboard_css``."""
+    return "dashboard_asset_" + name.replace(".", "_")
 
 
 def _page(template: str, code: int = 200, **context: t.Any) -> Response:
     context["assets"] = {
-        name: url_for("perfkit.dashboard_asset", name=name, v=version)
+        name: url_for(f"perfkit.{_asset_endpoint(name)}", v=version)
         for name, version in _render.asset_versions().items()
     }
     body = _render.render(template, **context)
@@ -162,13 +171,14 @@ def logout() -> BaseResponse:
     return response
 
 
-def asset(name: str) -> BaseResponse:
+def asset() -> BaseResponse:
     """One of the dashboard's static files, by name from a fixed list; 404 for any other.
 
     Public, as it holds no data. Its URL carries a hash of its content, so browsers keep it
     for a year; it also answers ``If-None-Match``.
     """
-    found = _render.asset(name)
+    rule = request.url_rule
+    found = _render.asset(rule.rule.rsplit("/", 1)[-1]) if rule is not None else None
     if found is None:
         raise NotFound()
     response = Response(found.body, content_type=found.content_type)
