@@ -340,6 +340,32 @@ def test_explain_warns_about_sequential_scans(
     assert "'needle'" not in result.stdout.str()
 
 
+CATALOG = """
+import sqlalchemy as sa
+from conftest import seeded
+from app import db
+
+
+def test_reflection(perfkit_queries):
+    app = seeded()
+    with app.app_context():
+        inspector = sa.inspect(db.engine)
+        for n in range(8):
+            assert not inspector.has_table(f"plugin_missing_{n}")
+        db.engine.dispose()
+"""
+
+
+def test_reading_the_catalog_table_by_table_is_no_n_plus_one(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require("PostgreSQL", POSTGRES_URL)
+    monkeypatch.setenv("PLUGIN_DATABASE_URL", POSTGRES_URL)
+    _write_project(pytester)
+    pytester.makepyfile(test_catalog=CATALOG)
+    run(pytester).assert_outcomes(passed=1)
+
+
 EXPLAINED = """
 import sqlalchemy as sa
 from conftest import seeded

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
+import re
 import time
 import typing as t
 
@@ -31,6 +32,12 @@ from ..profiler.patterns import PatternEntry
 from .hub import HUB
 from .site import Site
 from .site import user_site
+
+#: Statements that read the database's catalog rather than the app's tables.
+_CATALOG = re.compile(
+    r"\b(?:pg_catalog|information_schema|sqlite_master|sqlite_temp_master|sqlite_schema)\.",
+    re.IGNORECASE,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,8 +189,14 @@ class TestRecording:
             self.finish(unit)
 
     def finish(self, unit: Unit) -> None:
-        """Run the production detector over a unit that ended."""
-        over = {q: seen for q, seen in unit.counts.items() if seen[0] >= unit.threshold}
+        """Run the production detector over a unit that ended. Statements that read the
+        database's catalog (SQLAlchemy's ``create_all``, ``drop_all`` and reflection, one per
+        table) are left out: they are no N+1 of the app's."""
+        over = {
+            q: seen
+            for q, seen in unit.counts.items()
+            if seen[0] >= unit.threshold and not _CATALOG.search(unit.patterns[q].text)
+        }
         if not over:
             return
         now = time.time()
