@@ -307,6 +307,16 @@ class PerfKitCollector:
         return families(self.data, self.health, self.registry)
 
 
+def gather(state: PerfKitState, writer: SnapshotWriter) -> list[Snapshot]:
+    """The snapshots to merge: in multiprocess mode every process's, this one's written
+    first so it is current; otherwise this process's alone."""
+    directory = multiprocess_dir()
+    if not directory:
+        return [snapshot(state)]
+    writer.write(directory)
+    return writer.read_all(directory)
+
+
 def exposition(
     state: PerfKitState, writer: SnapshotWriter, health: Mapping[str, Status], accept: str
 ) -> tuple[bytes, str]:
@@ -323,11 +333,8 @@ def exposition(
     if directory:
         from prometheus_client import multiprocess
 
-        writer.write(directory)
-        data = merge(writer.read_all(directory), capabilities)
         multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
-    else:
-        data = merge([snapshot(state)], capabilities)
+    data = merge(gather(state, writer), capabilities)
     registry.register(PerfKitCollector(data, health, capabilities))
     encoder, content_type = choose_encoder(accept)
     return encoder(registry), content_type

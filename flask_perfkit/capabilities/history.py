@@ -86,14 +86,11 @@ class HistoryCapability(Capability):
         state = self.state
         capabilities = tuple(type(c) for c in state.registry.values())
         checks = {name: status.value for name, status in state.runner.last_statuses().items()}
-        directory = _metrics.multiprocess_dir()
-        if not directory:
-            totals = _metrics.merge([_metrics.snapshot(state)], capabilities)
-            return Reading(totals, state.profiler.pattern_totals(), checks, 1)
         writer = state.registry["metrics"].writer  # type: ignore[attr-defined]
-        writer.write(directory)
-        snapshots = writer.read_all(directory)
+        snapshots = _metrics.gather(state, writer)
         totals = _metrics.merge(snapshots, capabilities)
+        if not _metrics.multiprocess_dir():
+            return Reading(totals, state.profiler.pattern_totals(), checks, 1)
         self._summed = totals.get("costliest_patterns", {})
         workers = sum(1 for s in snapshots if _metrics.process_alive(s["pid"]))
         return Reading(totals, totals.get("pattern_totals", {}), checks, max(workers, 1))
